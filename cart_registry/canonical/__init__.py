@@ -1,0 +1,1 @@
+"""Canonical Parquet store: per-submission partitions, ingest issues, ledgers and manifests."""

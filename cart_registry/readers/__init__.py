@@ -1,0 +1,1 @@
+"""Readers turn a site's files into source tables of text, with their locations."""

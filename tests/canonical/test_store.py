@@ -1,0 +1,111 @@
+"""The canonical store: atomic submission partitions readable by DuckDB with hive partitions."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+
+from cart_registry.canonical.issues import issues_table
+from cart_registry.canonical.ledger import Ledger, LedgerMismatch
+from cart_registry.canonical.store import (
+    SubmissionWriter,
+    attach_submission_views,
+    clean_incomplete,
+    list_submissions,
+    submission_id_for,
+)
+from cart_registry.project import Project
+from cart_registry.readers.base import SourceFileInfo
+from cart_registry.standard.derive import polars_schema
+
+
+@pytest.fixture()
+def project(tmp_path: Path, repo_root: Path) -> Project:
+    (tmp_path / "mappings").mkdir()
+    shutil.copy(repo_root / "mappings" / "registry.yaml", tmp_path / "mappings" / "registry.yaml")
+    return Project.find(tmp_path)
+
+
+def _patient_frame(project: Project, sub: str) -> pl.DataFrame:
+    t = project.standard().table("patient")
+    row = {c.name: None for c in t.columns}
+    row.update(
+        patient_id="site_a-001", sex="female", birth_date=dt.date(2010, 1, 2),
+        registry_status="included", site_id="site_a", submission_id=sub,
+        source_file="records.csv", source_sha256="a" * 64, source_row=1, mapping_rule="m/patient",
+    )
+    return pl.DataFrame([row], schema=polars_schema(t))
+
+
+def test_submission_id_is_deterministic() -> None:
+    files = [SourceFileInfo("b.csv", "2" * 64, 3), SourceFileInfo("a.csv", "1" * 64, 3)]
+    a = submission_id_for("site_a", files, "m1")
+    assert a == submission_id_for("site_a", list(reversed(files)), "m1")
+    assert a != submission_id_for("site_a", files, "m2")
+    assert a.startswith("site_a-")
+
+
+def test_write_commit_and_read_back(project: Project) -> None:
+    w = SubmissionWriter(project, "site_a", "site_a-abc")
+    w.write_table(project.standard().table("patient"), _patient_frame(project, "site_a-abc"))
+    w.write_issues(issues_table([{"site_id": "site_a", "submission_id": "site_a-abc",
+                                  "source_file": "records.csv", "source_row": 4,
+                                  "reason_code": "date_parse", "reason": "31/02/2020 is not a date",
+                                  "action": "cell_nulled"}]))
+    assert list_submissions(project) == []  # nothing visible before commit
+    w.commit({"received_at": "2023-07-01T00:00:00Z"})
+    refs = list_submissions(project, "site_a")
+    assert [r.submission_id for r in refs] == ["site_a-abc"]
+    files = list((project.data_dir / "patient").rglob("*.parquet"))
+    assert [p.parent.name for p in files] == ["submission_id=site_a-abc"]
+    con = duckdb.connect()
+    attach_submission_views(con, project, refs, include_catalog=False)
+    got = con.execute("SELECT patient_id, site_id, submission_id, birth_date FROM patient").fetchall()
+    assert got == [("site_a-001", "site_a", "site_a-abc", dt.date(2010, 1, 2))]
+    assert con.execute("SELECT count(*) FROM relapse").fetchone() == (0,)
+    assert con.execute("SELECT reason_code, source_row FROM ingest_issue").fetchall() == [
+        ("date_parse", 4)
+    ]
+
+
+def test_uncommitted_submission_is_invisible_and_cleaned(project: Project) -> None:
+    w = SubmissionWriter(project, "site_a", "site_a-zzz")
+    w.write_table(project.standard().table("patient"), _patient_frame(project, "site_a-zzz"))
+    # simulate a crash after partitions moved but before the manifest was written
+    stage_part = next(w.stage.rglob("submission_id=site_a-zzz"))
+    dest = project.data_dir / "patient" / "site_id=site_a" / "submission_id=site_a-zzz"
+    dest.parent.mkdir(parents=True)
+    shutil.move(str(stage_part), dest)
+    assert list_submissions(project) == []
+    removed = clean_incomplete(project)
+    assert dest in removed and not dest.exists()
+    assert not any(project.registry_dir.glob(".stage-*"))
+
+
+def test_wrong_columns_are_refused(project: Project) -> None:
+    w = SubmissionWriter(project, "site_a", "site_a-x")
+    bad = _patient_frame(project, "site_a-x").drop("sex")
+    with pytest.raises(Exception, match="missing \\['sex'\\]"):
+        w.write_table(project.standard().table("patient"), bad)
+    w.discard()
+
+
+def test_ledger_must_balance() -> None:
+    ledger = Ledger()
+    e = ledger.entry("records.csv", "a" * 64)
+    e.rows_read, e.rows_mapped, e.rows_quarantined = 10, 7, 2
+    e.ignore("instrument not mapped: consent", 1)
+    ledger.check()
+    e.rows_mapped = 6
+    with pytest.raises(LedgerMismatch, match="records.csv"):
+        ledger.check()
+
+
+def test_bad_site_id_is_refused(project: Project) -> None:
+    with pytest.raises(Exception, match="invalid site id"):
+        SubmissionWriter(project, "../etc", "x")
