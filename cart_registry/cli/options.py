@@ -7,11 +7,12 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from cart_registry.project import Project
+if TYPE_CHECKING:
+    from cart_registry.project import Project
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -24,6 +25,8 @@ class AppContext:
     debug: bool = False
 
     def project(self) -> Project:
+        from cart_registry.project import Project  # pydantic/yaml are not needed for --help
+
         return Project.find(self.project_dir, self.db)
 
     def emit_json(self, payload: Any) -> None:

@@ -51,7 +51,7 @@ def test_help_imports_no_heavy_module() -> None:
         "except SystemExit:\n    pass\n"
         "import json\n"
         "heavy = ['duckdb','pyarrow','polars','pandas','pandera','lifelines','matplotlib',"
-        "'fhir','scipy','numpy']\n"
+        "'fhir','scipy','numpy','pydantic']\n"
         "print(json.dumps(sorted(m for m in heavy if m in sys.modules)))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
