@@ -214,7 +214,9 @@ def cumulative_incidence(
     s_now = cast(FloatArray, np.cumprod(1.0 - (dk + do) / n_risk))
     s_prev = np.concatenate(([1.0], s_now[:-1]))
     f_now = np.cumsum(s_prev * dk / n_risk)
-    var_aalen = _aalen_variance(n_risk, dk, do, s_prev, s_now, f_now)
+    # Round-off can leave -1e-16 where the true variance is 0 (e.g. F = 1 at the last time):
+    # clip, so a standard error is never the square root of a negative number.
+    var_aalen = np.maximum(_aalen_variance(n_risk, dk, do, s_prev, s_now, f_now), 0.0)
     var_ij = _ij_variance(n_risk, dk, do, total, s_prev, f_now)
     chosen = var_aalen if variance == "aalen" else var_ij
     with np.errstate(divide="ignore", invalid="ignore"):
