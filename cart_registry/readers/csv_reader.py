@@ -1,0 +1,340 @@
+"""Generic CSV: every cell as text, with its 1-based data row, whatever the site's dialect.
+
+Reading has a fast path and a careful path. The fast path is DuckDB's ``read_csv`` with the
+declared dialect, every column VARCHAR, ``strict_mode`` and ``store_rejects``: a clean file
+(the usual case) is read in parallel into Arrow without a Python loop. When DuckDB rejects a
+row (a ragged row, a stray quote), the file is read again with Python's ``csv`` module, which
+keeps the data row numbers right: the broken rows are quarantined with their number and raw
+text, and the others are read as usual. Encoding problems are refused with the line where
+they occur, since a wrongly decoded file has wrong values everywhere, not only in one row.
+
+A "data row" is a non-blank record after the header: blank lines are skipped by both paths,
+and a quoted value may span lines, so ``source_row`` counts records, not physical lines.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import json
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from cart_registry.errors import InputError
+from cart_registry.readers.base import FILE_COL, KEY_COL, ROW_COL
+
+if TYPE_CHECKING:
+    import polars as pl
+
+#: encodings DuckDB decodes itself; others are transcoded to UTF-8 first
+_DUCKDB_ENCODINGS = {"utf-8": "utf-8", "utf-8-sig": "utf-8", "latin-1": "latin-1",
+                     "utf-16": "utf-16"}
+_HEAD_BYTES = 1 << 16
+
+
+@dataclass(frozen=True)
+class CsvFormat:
+    encoding: str = "utf-8"
+    delimiter: str = ","
+    quote: str = '"'
+    escape: str | None = None
+
+
+@dataclass
+class CsvText:
+    """One CSV file read as text."""
+
+    #: site columns (all ``pl.String``, in file order) plus the locator columns
+    frame: pl.DataFrame
+    columns: list[str]
+    #: data rows in the file, broken ones included
+    rows_read: int
+    #: encoding actually used (differs from the declared one with 'detect')
+    encoding: str
+    #: rows that could not be split into the header's columns: dicts with row, reason, raw
+    broken: list[dict[str, Any]] = field(default_factory=list)
+
+
+def detect_encoding(data: bytes) -> str:
+    """UTF-8 (with or without BOM) when the bytes decode as UTF-8, UTF-16 with a BOM, else
+    Windows-1252 (a superset of Latin-1 for printable text), else Latin-1."""
+    if data.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    try:
+        data.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        data.decode("cp1252")
+        return "cp1252"
+    except UnicodeDecodeError:
+        return "latin-1"
+
+
+def _line_of(data: bytes, offset: int) -> int:
+    return data.count(b"\n", 0, offset) + 1
+
+
+def decode_all(data: bytes, encoding: str, display: str) -> str:
+    """Decode a whole file, refusing it with the line of the first undecodable byte."""
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        bad = data[exc.start : exc.start + 1].hex()
+        raise InputError(
+            f"{display}: line {_line_of(data, exc.start)}: byte 0x{bad} is not valid "
+            f"{encoding}; is the file in another encoding?",
+            hint="set reader.encoding in the site's site.yaml (e.g. latin-1, cp1252 or detect)",
+        ) from None
+    return text[1:] if text.startswith("\ufeff") else text
+
+
+def _reader_kwargs(fmt: CsvFormat) -> dict[str, Any]:
+    kw: dict[str, Any] = {"delimiter": fmt.delimiter, "quotechar": fmt.quote, "strict": True}
+    if fmt.escape and fmt.escape != fmt.quote:
+        kw.update(escapechar=fmt.escape, doublequote=False)
+    return kw
+
+
+def _parse_header(head: str, fmt: CsvFormat, display: str) -> list[str]:
+    try:
+        rows = csv.reader(io.StringIO(head, newline=""), **_reader_kwargs(fmt))
+        first = next((r for r in rows if r), None)
+    except csv.Error as exc:
+        raise InputError(f"{display}: header row: {exc}") from None
+    if first is None:
+        raise InputError(f"{display}: no header row (the file holds only blank lines)")
+    names = [c.strip() for c in first]
+    if names and names[0].startswith("\ufeff"):
+        names[0] = names[0][1:]
+    for i, n in enumerate(names, start=1):
+        if not n:
+            raise InputError(f"{display}: header: column {i} has no name")
+    seen: dict[str, int] = {}
+    for i, n in enumerate(names, start=1):
+        if n in seen:
+            raise InputError(
+                f"{display}: header: duplicate column {n!r} (columns {seen[n]} and {i})"
+            )
+        seen[n] = i
+    return names
+
+
+def _head_text(path: Path, encoding: str, display: str) -> str:
+    """Enough decoded text from the start of the file to hold the header row."""
+    dec = codecs.getincrementaldecoder(encoding)(errors="strict")
+    text = ""
+    with path.open("rb") as fh:
+        while True:
+            chunk = fh.read(_HEAD_BYTES)
+            try:
+                text += dec.decode(chunk, final=not chunk)
+            except UnicodeDecodeError as exc:
+                # only the header matters here; a bad byte further down is found (with its
+                # line) when the data are read
+                text += chunk[: exc.start].decode(encoding, errors="ignore")
+                if "\n" not in text:
+                    raise InputError(
+                        f"{display}: line 1 (header): not valid {encoding}; is the file in "
+                        "another encoding?",
+                        hint="set reader.encoding in the site's site.yaml (e.g. latin-1 or detect)",
+                    ) from None
+                return text
+            # a complete first record ends with a newline outside quotes; two lines are enough
+            # unless a quoted header spans lines, so keep reading while quotes are unbalanced
+            if not chunk or ("\n" in text and text.split("\n", 1)[0].count('"') % 2 == 0):
+                return text
+
+
+def _sql_str(s: str) -> str:
+    return "'" + s.replace("'", "''") + "'"
+
+
+def _duckdb_read(path: Path, names: list[str], fmt: CsvFormat,
+                 encoding: str) -> tuple[Any, list[tuple[Any, ...]]] | None:
+    """(arrow table, rejects) from DuckDB's strict CSV reader, or None when DuckDB cannot
+    parse the file at all (the careful path then reads it and says where it breaks)."""
+    import duckdb
+
+    cols = "{" + ", ".join(f"{_sql_str(n)}: 'VARCHAR'" for n in names) + "}"
+    escape = fmt.escape or fmt.quote
+    sql = (
+        f"SELECT * FROM read_csv({_sql_str(str(path))}, columns = {cols}, header = true, "
+        f"auto_detect = false, delim = {_sql_str(fmt.delimiter)}, quote = {_sql_str(fmt.quote)}, "
+        f"escape = {_sql_str(escape)}, strict_mode = true, store_rejects = true, "
+        f"null_padding = false, encoding = {_sql_str(encoding)}, max_line_size = 100000000)"
+    )
+    con = duckdb.connect()
+    try:
+        table = con.sql(sql).to_arrow_table()
+        rejects = con.execute(
+            "SELECT line, column_idx, column_name, error_type, csv_line, error_message "
+            "FROM reject_errors ORDER BY line"
+        ).fetchall()
+        if not rejects and _trailing_fields(con, path, fmt, len(names)):
+            return None
+    except duckdb.Error:
+        return None
+    finally:
+        con.close()
+    return table, rejects
+
+
+def _trailing_fields(con: Any, path: Path, fmt: CsvFormat, n: int) -> bool:
+    """Does a line end with surplus empty fields ('a;b;c;' under a 3-column header)?
+
+    DuckDB's strict mode drops such fields silently. Only lines that end with the delimiter
+    can hide them, and most files have none: a memory-mapped search finds that out without
+    reading the file into Python; otherwise one parallel scan of the lines counts delimiters
+    (a quoted delimiter may send a correct file to the careful path, never the reverse).
+    """
+    import mmap
+
+    d = fmt.delimiter.encode()
+    with path.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+        if mm.find(d + b"\n") < 0 and mm.find(d + b"\r") < 0 and not mm[-1:] == d:
+            return False
+    sql = (
+        f"SELECT count(*) FROM read_csv({_sql_str(str(path))}, columns = {{'l': 'VARCHAR'}}, "
+        "header = true, auto_detect = false, delim = '\x1e', quote = '', escape = '', "
+        "strict_mode = false) WHERE ends_with(l, $d) "
+        "AND length(l) - length(replace(l, $d, '')) >= $n"
+    )
+    found = con.execute(sql, {"d": fmt.delimiter, "n": n}).fetchone()
+    return bool(found and found[0])
+
+
+def _python_read(text: str, names: list[str], fmt: CsvFormat, display: str) -> tuple[dict[str, list[str | None]], list[int], list[dict[str, Any]], int]:
+    """The careful path: columns, data row numbers, broken rows, rows read."""
+    cols: dict[str, list[str | None]] = {n: [] for n in names}
+    rows: list[int] = []
+    broken: list[dict[str, Any]] = []
+    n = len(names)
+    reader = csv.reader(io.StringIO(text, newline=""), **_reader_kwargs(fmt))
+    row = 0
+    header_seen = False
+    try:
+        for rec in reader:
+            if not rec:
+                continue  # blank line
+            if not header_seen:
+                header_seen = True
+                continue
+            row += 1
+            if len(rec) != n:
+                broken.append({
+                    "row": row,
+                    "reason_code": "ragged_row",
+                    "reason": f"row has {len(rec)} fields, the header has {n}",
+                    "raw": json.dumps(rec, ensure_ascii=False),
+                })
+                continue
+            rows.append(row)
+            for name, value in zip(names, rec, strict=True):
+                cols[name].append(value if value != "" else None)
+    except csv.Error as exc:
+        raise InputError(f"{display}: data row {row + 1} (line {reader.line_num}): {exc}") from None
+    return cols, rows, broken, row
+
+
+def read_csv_text(
+    path: Path,
+    fmt: CsvFormat,
+    *,
+    display: str | None = None,
+    workdir: Path | None = None,
+    careful: bool = False,
+) -> CsvText:
+    """Read one CSV file as text with its locator columns.
+
+    ``display`` names the file in messages and in ``_source_file`` (default: the file name).
+    ``careful`` forces the Python path (tests use it to check both paths agree).
+    """
+    import polars as pl
+
+    shown = display or path.name
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise InputError(f"{shown}: cannot read ({exc.strerror})") from None
+    if size == 0:
+        raise InputError(f"{shown}: the file is empty (0 bytes); expected a header row")
+
+    encoding = fmt.encoding
+    data: bytes | None = None
+    if encoding == "detect":
+        data = path.read_bytes()
+        encoding = detect_encoding(data)
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        raise InputError(f"{shown}: unknown encoding {encoding!r}") from None
+    names = _parse_header(_head_text(path, encoding, shown), fmt, shown)
+
+    def frame_of(cols: dict[str, list[str | None]], rows: list[int]) -> pl.DataFrame:
+        df = pl.DataFrame(cols, schema={n: pl.String for n in names})
+        return df.with_columns(
+            pl.Series(ROW_COL, rows, dtype=pl.Int64),
+            pl.lit(None, dtype=pl.String).alias(KEY_COL),
+            pl.lit(shown, dtype=pl.String).alias(FILE_COL),
+        )
+
+    def careful_read() -> CsvText:
+        raw = data if data is not None else path.read_bytes()
+        text = decode_all(raw, encoding, shown)
+        cols, rows, broken, total = _python_read(text, names, fmt, shown)
+        return CsvText(frame_of(cols, rows), names, total, encoding, broken)
+
+    if careful:
+        return careful_read()
+
+    source = path
+    duck_enc = _DUCKDB_ENCODINGS.get(codecs.lookup(encoding).name.replace("_", "-"))
+    if duck_enc == "utf-16":
+        return careful_read()  # rare, and byte-level checks below assume an ASCII superset
+    if duck_enc is None and codecs.lookup(encoding).name == "iso8859-1":
+        duck_enc = "latin-1"
+    tmpdir: Path | None = None
+    if duck_enc is None:
+        # DuckDB decodes UTF-8, UTF-16 and Latin-1 itself; anything else (cp1252) is
+        # transcoded once into the work folder
+        raw = data if data is not None else path.read_bytes()
+        text = decode_all(raw, encoding, shown)
+        tmpdir = Path(tempfile.mkdtemp(prefix=".transcode-", dir=workdir))
+        source = tmpdir / "utf8.csv"
+        source.write_text(text, encoding="utf-8", newline="")
+        duck_enc = "utf-8"
+    try:
+        read = _duckdb_read(source, names, fmt, duck_enc)
+    finally:
+        if tmpdir is not None:
+            shutil.rmtree(tmpdir, ignore_errors=True)
+    if read is None:
+        return careful_read()
+    table, rejects = read
+    if rejects:
+        enc_errors = [r for r in rejects if "ENCODING" in str(r[3]).upper()
+                      or "UNICODE" in str(r[3]).upper()]
+        if enc_errors:
+            raise InputError(
+                f"{shown}: line {enc_errors[0][0]}: not valid {encoding}; is the file in "
+                "another encoding?",
+                hint="set reader.encoding in the site's site.yaml (e.g. latin-1 or detect)",
+            )
+        return careful_read()
+    frame = pl.from_arrow(table)
+    assert isinstance(frame, pl.DataFrame)
+    n = frame.height
+    frame = frame.with_columns(
+        pl.int_range(1, n + 1, dtype=pl.Int64).alias(ROW_COL),
+        pl.lit(None, dtype=pl.String).alias(KEY_COL),
+        pl.lit(shown, dtype=pl.String).alias(FILE_COL),
+    )
+    return CsvText(frame, names, n, encoding, [])

@@ -1,0 +1,128 @@
+"""The CSV reader: every cell comes back as the text that was written, with its data row."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from cart_registry.errors import InputError
+from cart_registry.readers.base import FILE_COL, KEY_COL, ROW_COL
+from cart_registry.readers.csv_reader import CsvFormat, read_csv_text
+from tests.mapping.helpers import props
+
+# any text a cell can hold: CSV cannot carry NUL, and surrogates are not text
+cell = st.text(alphabet=st.characters(blacklist_characters="\x00", blacklist_categories=("Cs",)),
+               max_size=12)
+rows = st.lists(st.tuples(cell, cell, cell), min_size=1, max_size=15)
+
+
+def _write(path: Path, header: list[str], body: list[tuple[str, ...]], *, delimiter: str = ",",
+           newline: str = "\n", encoding: str = "utf-8") -> None:
+    buf = io.StringIO()
+    # csv.writer quotes a field holding a character of the line terminator only: with "\n"
+    # lines a bare "\r" would go out unquoted (an ambiguous file), so quote every field then
+    quoting = csv.QUOTE_MINIMAL if newline == "\r\n" else csv.QUOTE_ALL
+    w = csv.writer(buf, delimiter=delimiter, lineterminator=newline, quoting=quoting)
+    w.writerow(header)
+    w.writerows(body)
+    path.write_bytes(buf.getvalue().encode(encoding))
+
+
+def _expected(body: list[tuple[str, ...]]) -> list[tuple[str | None, ...]]:
+    # an empty cell and a missing one are the same thing in CSV: both read as null; a row of
+    # nothing but one empty cell is a blank line, which CSV readers skip
+    return [tuple(v if v != "" else None for v in r) for r in body]
+
+
+@props(80)
+@given(body=rows, delimiter=st.sampled_from([",", ";", "\t"]), newline=st.sampled_from(["\n", "\r\n"]),
+       careful=st.booleans())
+def test_text_cells_round_trip(tmp_path: Path, body: list[tuple[str, str, str]], delimiter: str,
+                               newline: str, careful: bool) -> None:
+    path = tmp_path / "t.csv"
+    _write(path, ["a", "b", "c"], body, delimiter=delimiter, newline=newline)
+    out = read_csv_text(path, CsvFormat(delimiter=delimiter), careful=careful)
+    assert out.columns == ["a", "b", "c"]
+    got = list(out.frame.select("a", "b", "c").iter_rows())
+    assert got == _expected(body)
+    assert out.frame.get_column(ROW_COL).to_list() == list(range(1, len(body) + 1))
+    assert out.rows_read == len(body) and not out.broken
+
+
+@props(25)
+@given(body=rows)
+def test_latin1_and_cp1252_round_trip(tmp_path: Path, body: list[tuple[str, str, str]]) -> None:
+    body = [tuple(v.encode("cp1252", "ignore").decode("cp1252") for v in r) for r in body]
+    for enc in ("latin-1", "cp1252"):
+        safe = [tuple(v.encode(enc, "ignore").decode(enc) for v in r) for r in body]
+        path = tmp_path / f"{enc}.csv"
+        _write(path, ["a", "b", "c"], safe, delimiter=";", newline="\r\n", encoding=enc)
+        out = read_csv_text(path, CsvFormat(encoding=enc, delimiter=";"))
+        assert list(out.frame.select("a", "b", "c").iter_rows()) == _expected(safe)
+
+
+def test_detects_encodings(tmp_path: Path) -> None:
+    cases = {"utf-8": "José;1\n".encode(), "utf-8-sig": "\ufeffJosé;1\n".encode(),
+             "cp1252": "José;€\n".encode("cp1252")}
+    for want, data in cases.items():
+        path = tmp_path / f"{want}.csv"
+        path.write_bytes(b"name;n\n" if want != "utf-8-sig" else b"")
+        with path.open("ab") as fh:
+            fh.write(data if want != "utf-8-sig" else "\ufeffname;n\nJosé;1\n".encode())
+        out = read_csv_text(path, CsvFormat(encoding="detect", delimiter=";"))
+        assert out.encoding == want and out.frame.get_column("name").to_list() == ["José"]
+
+
+def test_quoted_newlines_count_as_one_data_row_and_blank_lines_are_skipped(tmp_path: Path) -> None:
+    path = tmp_path / "q.csv"
+    path.write_text('id,note\n1,"two\nlines"\n\n2,x\n', encoding="utf-8")
+    for careful in (False, True):
+        out = read_csv_text(path, CsvFormat(), careful=careful)
+        assert out.frame.select("id", "note", ROW_COL).rows() == [("1", "two\nlines", 1), ("2", "x", 2)]
+        assert out.frame.get_column(KEY_COL).null_count() == 2
+        assert set(out.frame.get_column(FILE_COL)) == {"q.csv"}
+
+
+def test_ragged_rows_are_set_aside_with_their_row(tmp_path: Path) -> None:
+    path = tmp_path / "r.csv"
+    path.write_text("a,b,c\n1,2,3\n4,5\n6,7,8,9\n10,11,12\n", encoding="utf-8")
+    out = read_csv_text(path, CsvFormat())
+    assert out.frame.select("a", ROW_COL).rows() == [("1", 1), ("10", 4)]
+    assert [(b["row"], b["reason_code"]) for b in out.broken] == [(2, "ragged_row"), (3, "ragged_row")]
+    assert out.rows_read == 4
+
+
+def test_surplus_empty_fields_at_the_end_of_a_line_are_ragged(tmp_path: Path) -> None:
+    # DuckDB's strict mode drops trailing empty fields; the reader must not
+    path = tmp_path / "t.csv"
+    path.write_bytes(b"a;b;c\r\n1;2;\r\n3;4;5;\r\n6;7;8\r\n")
+    out = read_csv_text(path, CsvFormat(delimiter=";"))
+    assert out.frame.select("a", "c", ROW_COL).rows() == [("1", None, 1), ("6", "8", 3)]
+    assert [b["row"] for b in out.broken] == [2]
+
+
+@pytest.mark.parametrize("content,message", [
+    (b"", "the file is empty (0 bytes)"),
+    (b"\n\n", "no header row"),
+    (b"a,b,a\n1,2,3\n", "duplicate column 'a' (columns 1 and 3)"),
+    (b"a,,c\n1,2,3\n", "column 2 has no name"),
+    ("a,b\nJos\u00e9,1\n".encode("latin-1"), "line 2: not valid utf-8"),
+])
+def test_unreadable_files_name_file_and_place(tmp_path: Path, content: bytes, message: str) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_bytes(content)
+    with pytest.raises(InputError) as exc:
+        read_csv_text(path, CsvFormat())
+    assert message in str(exc.value) and "bad.csv" in str(exc.value)
+
+
+def test_header_only_file_has_no_rows(tmp_path: Path) -> None:
+    path = tmp_path / "h.csv"
+    path.write_text("a,b\r\n", encoding="utf-8")
+    out = read_csv_text(path, CsvFormat())
+    assert out.rows_read == 0 and out.columns == ["a", "b"] and out.frame.height == 0
