@@ -27,6 +27,7 @@ lint: $(STAMP)
 
 docs: $(STAMP)
 	$(BIN)/cart-registry --project-dir . schema --format markdown > docs/data-dictionary.md
+	$(BIN)/cart-registry --project-dir . endpoints --views-doc > docs/endpoints.md
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py

@@ -285,7 +285,7 @@ class Flattener:
         grades = self.group_by_target(by_role["tox_grade"], "focus", ("AdverseEvent",),
                                       "toxicity", "grade Observation")
 
-        for p in by_role["patient"]:
+        for p in self.duplicate_pseudonyms(by_role["patient"]):
             self.patient_row(p, diag.get(id(p)), self.baseline_for(baseline.get(id(p), [])))
             self.death_row(p, causes.get(id(p)))
         for loc in by_role["infusion"]:
@@ -306,6 +306,28 @@ class Flattener:
             self.toxicity_row(loc, grades.get(id(loc)))
         for loc in by_role["last_contact"]:
             self.last_contact_row(loc)
+
+    def duplicate_pseudonyms(self, patients: list[Located]) -> list[Located]:
+        """Patients to keep: a second Patient carrying the site's pseudonym identifier of an
+        earlier one is the same person registered twice, so it is quarantined, not guessed."""
+        system = self.conv.pseudonym_system
+        if not system:
+            return patients
+        first: dict[str, Located] = {}
+        keep = []
+        for p in patients:
+            values = [i.get("value") for i in p.resource.get("identifier") or []
+                      if isinstance(i, dict) and i.get("system") == system]
+            value = next((v for v in values if isinstance(v, str) and v), None)
+            if value is not None and value in first:
+                self.quarantine(p, "Patient.identifier", "duplicate_key",
+                                f"second Patient with pseudonym identifier {value!r} "
+                                f"(first: {first[value].key})", value)
+                continue
+            if value is not None:
+                first[value] = p
+            keep.append(p)
+        return keep
 
     def group_by_patient(self, items: list[Located], what: str) -> dict[int, Located]:
         groups: dict[int, list[Located]] = defaultdict(list)

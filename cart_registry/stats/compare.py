@@ -150,6 +150,22 @@ def _check_count(name: str, value: int) -> int:
     return int(value)
 
 
+#: above this many discordant pairs the exact big-integer sums are quadratic in n (seconds at
+#: 10^4); the binomial distribution function of scipy is then exact to double precision
+_EXACT_INTEGER_MAX_N = 2000
+
+
+def _mcnemar_large(b: int, c: int) -> McNemarResult:
+    from scipy.stats import binom
+
+    n, x = b + c, min(b, c)
+    # Binomial(n, 1/2) is symmetric, so R's two-sided rule (all outcomes no more likely than
+    # the observed one) is 2 P(X <= x), or 1 when x is the mode.
+    p = 1.0 if 2 * x == n else min(1.0, 2.0 * float(binom.cdf(x, n, 0.5)))
+    mid = min(1.0, 2.0 * float(binom.cdf(x, n, 0.5)) - float(binom.pmf(x, n, 0.5)))
+    return McNemarResult(a_only=b, b_only=c, p_value=p, mid_p_value=mid)
+
+
 def mcnemar_exact(a_only: int, b_only: int) -> McNemarResult:
     """Exact McNemar test from the discordant pairs (e.g. CR after A only / after B only).
 
@@ -160,8 +176,10 @@ def mcnemar_exact(a_only: int, b_only: int) -> McNemarResult:
     n = b + c
     if n == 0:
         return McNemarResult(a_only=b, b_only=c, p_value=1.0, mid_p_value=1.0)
-    weights = [math.comb(n, i) for i in range(n + 1)]
     x = min(b, c)
+    if n > _EXACT_INTEGER_MAX_N:
+        return _mcnemar_large(b, c)
+    weights = [math.comb(n, i) for i in range(n + 1)]
     p = _two_sided_exact(weights, x)
     total = 1 << n
     mid = min(1.0, (2 * sum(weights[: x + 1]) - weights[x]) / total)

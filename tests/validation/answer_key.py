@@ -56,7 +56,7 @@ def records_of(issue: dict[str, Any]) -> set[str]:
 
 def norm_field(f: str) -> str:
     """FHIR element paths: drop slice filters ('coding[system=…].code' = 'coding.code')."""
-    return re.sub(r"\[[^\]]*\]", "", f.strip())
+    return re.sub(r"\[[^\]]*\]|\([^)]*\)", "", f.strip())
 
 
 def fields_of(issue: dict[str, Any]) -> set[str]:
