@@ -130,7 +130,8 @@ def list_files(export_dir: Path, form: str) -> list[Path]:
             continue
         name = p.name
         is_bulk = name.endswith((".ndjson", ".ndjson.gz"))
-        is_json = name.endswith(".json") and name != BULK_MANIFEST
+        # deid-manifest.json describes a de-identified export (cart_registry.deid); not data
+        is_json = name.endswith(".json") and name not in (BULK_MANIFEST, "deid-manifest.json")
         if (is_bulk and form in ("auto", "bulk")) or (is_json and form in ("auto", "bundles")):
             out.append(p)
     manifest = export_dir / BULK_MANIFEST
@@ -149,6 +150,11 @@ def list_files(export_dir: Path, form: str) -> list[Path]:
                                      "from the export folder")
     if not out:
         raise InputError(f"{export_dir}: no FHIR files (*.ndjson, *.ndjson.gz, *.json) found")
+    if form == "auto":
+        # One export is one form: a folder holding a Bulk export and Bundles of the same
+        # patients would count every resource twice. Bulk NDJSON wins when both are present.
+        bulk = [p for p in out if p.name.endswith((".ndjson", ".ndjson.gz"))]
+        out = bulk or out
     return out
 
 
