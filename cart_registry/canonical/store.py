@@ -71,6 +71,26 @@ class SubmissionRef:
     submission_id: str
     manifest: dict[str, Any]
 
+    def source_files(self) -> list[dict[str, Any]]:
+        """The site files behind the submission (path and sha256), sorted by path.
+
+        Tolerates the older manifest shapes (a ``files`` mapping of path to hash).
+        """
+        files: Any = self.manifest.get("source_files") or self.manifest.get("files") or []
+        if isinstance(files, dict):
+            files = [
+                {"path": k, "sha256": v if isinstance(v, str) else (v or {}).get("sha256")}
+                for k, v in files.items()
+            ]
+        out: list[dict[str, Any]] = []
+        for f in files if isinstance(files, list) else []:
+            if isinstance(f, dict):
+                out.append({"path": str(f.get("path", f.get("source_file", ""))),
+                            "sha256": f.get("sha256")})
+            elif isinstance(f, str):
+                out.append({"path": f, "sha256": None})
+        return sorted(out, key=lambda f: f["path"])
+
 
 class SubmissionWriter:
     """Stage a submission's tables, issues and manifest; ``commit`` makes them visible."""

@@ -51,17 +51,7 @@ def rules_for(catalog: Catalog, audience: str) -> list[Rule]:
 
 def _input_files(ref: SubmissionRef) -> list[dict[str, Any]]:
     m = ref.manifest
-    files = m.get("files") or m.get("source_files") or []
-    out: list[dict[str, Any]] = []
-    if isinstance(files, dict):
-        files = [{"path": k, "sha256": v if isinstance(v, str) else (v or {}).get("sha256")}
-                 for k, v in files.items()]
-    for f in files if isinstance(files, list) else []:
-        if isinstance(f, dict):
-            out.append({"path": str(f.get("path", f.get("source_file", ""))),
-                        "sha256": f.get("sha256")})
-        elif isinstance(f, str):
-            out.append({"path": f, "sha256": None})
+    out = ref.source_files()
     if not out:  # fall back to the ledger, which names every file read
         from cart_registry.validation.workspace import _ledger_entries
 

@@ -152,22 +152,6 @@ def _who() -> str:
         return f"uid:{os.getuid()}" if hasattr(os, "getuid") else "unknown"
 
 
-def _source_files(ref: SubmissionRef) -> list[dict[str, Any]]:
-    """The site files behind a submission, as its manifest names them."""
-    files = ref.manifest.get("files") or ref.manifest.get("source_files") or []
-    out: list[dict[str, Any]] = []
-    if isinstance(files, dict):
-        files = [{"path": k, "sha256": v if isinstance(v, str) else (v or {}).get("sha256")}
-                 for k, v in files.items()]
-    for f in files if isinstance(files, list) else []:
-        if isinstance(f, dict):
-            out.append({"path": str(f.get("path", f.get("source_file", ""))),
-                        "sha256": f.get("sha256")})
-        elif isinstance(f, str):
-            out.append({"path": f, "sha256": None})
-    return sorted(out, key=lambda f: f["path"])
-
-
 def _resolve(project: Project, site_id: str | None, submission_id: str | None) -> SubmissionRef:
     if site_id is not None:
         check_site_id(site_id)
@@ -312,7 +296,7 @@ def _apply(
     user = _who()
     validation_status = summary.status if summary else "not_validated"
     parquet = _parquet_hashes(project, standard, ref)
-    sources = _source_files(ref)
+    sources = ref.source_files()
     if known is None:
         rows = _insert_rows(con, project, standard, ref)
         con.execute(
