@@ -118,6 +118,14 @@ class Flattened:
         return {(p.file, p.row) for p in self.problems if p.row is not None}
 
 
+def _raw_json(resource: Any) -> str:
+    """The resource as JSON for the issue; orjson refuses more than 255 nested levels."""
+    try:
+        return orjson.dumps(resource).decode()
+    except TypeError:  # orjson.JSONEncodeError: a resource nested too deeply to keep
+        return '{"note": "resource nested too deeply to keep"}'
+
+
 def _rid(loc: Located) -> str:
     return loc.key.split("/", 1)[1]
 
@@ -146,7 +154,7 @@ class Flattener:
         first = id(loc) not in self.bad
         self.bad.add(id(loc))
         self.ignored.pop(id(loc), None)  # quarantine wins over any earlier "ignored"
-        raw = orjson.dumps(loc.resource).decode() if first else None
+        raw = _raw_json(loc.resource) if first else None
         self.out.problems.append(Problem(loc.file, loc.row, loc.key, path, code, message,
                                          "error", value, {"raw": raw}))
 

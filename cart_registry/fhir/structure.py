@@ -95,9 +95,15 @@ def _reason_for(kind: str) -> str:
     return "invalid_date" if kind in ("date", "dateTime", "instant", "time") else "invalid_type"
 
 
+#: objects nested deeper than this are refused: no FHIR element is, and walking a resource
+#: of 500 levels (orjson parses up to 1024) would exhaust Python's recursion limit
+MAX_DEPTH = 100
+
+
 class _Walker:
     def __init__(self) -> None:
         self.out: list[Finding] = []
+        self.depth = 0
 
     def add(self, path: str, code: str, message: str, value: Any = None) -> None:
         self.out.append((path, code, message, None if value is None else _short(value)))
@@ -111,6 +117,16 @@ class _Walker:
         self.obj(res, path, root=True)
 
     def obj(self, node: dict[str, Any], path: str, root: bool = False) -> None:
+        if self.depth >= MAX_DEPTH:
+            self.add(path, "invalid_type", f"nested deeper than {MAX_DEPTH} levels")
+            return
+        self.depth += 1
+        try:
+            self._obj(node, path, root)
+        finally:
+            self.depth -= 1
+
+    def _obj(self, node: dict[str, Any], path: str, root: bool = False) -> None:
         if not node:
             self.add(path, "empty_element", "an element must have a value or children (ele-1)")
             return

@@ -169,3 +169,60 @@ def test_fast_path_hashes_the_file_in_its_pass(tmp_path: Path) -> None:
     path = _write(tmp_path / "Hash.ndjson", _resources(500))
     res = scan_duckdb(path, path.name, Selector(), chunk_bytes=1024)
     assert res is not None and res.sha256 == sha256_file(path)
+
+
+def test_fast_path_declines_shapes_duckdb_would_null(tmp_path: Path) -> None:
+    """A ``code`` that is a list of CodeableConcepts is a candidate in Python (and then
+    quarantined for its shape); DuckDB with typed columns would make it NULL, so the file
+    must go to the exact path rather than count the resource as ignored."""
+    lines = _resources(30)
+    lines.append(orjson.dumps({
+        "resourceType": "Observation", "id": "listcode", "status": "final",
+        "code": [{"coding": [{"system": "https://cart-registry.org/fhir/CodeSystem/"
+                              "registry-observation", "code": "last-contact"}]}]}))
+    path = _write(tmp_path / "Shape.ndjson", lines)
+    assert scan_duckdb(path, path.name, Selector()) is None
+    res = scan_file(path, path.name, Selector())
+    assert "listcode" in {c.resource["id"] for c in res.candidates}
+
+
+def test_non_text_resource_type_is_a_fault_on_both_paths(tmp_path: Path) -> None:
+    lines = _resources(30)
+    lines.insert(5, b'{"resourceType":5,"id":"n"}')
+    path = _write(tmp_path / "Num.ndjson", lines)
+    res = scan_file(path, path.name, Selector())
+    assert [(f.line, f.fault_kind) for f in res.faults] == [(6, "no_resource_type")]
+    assert "5" not in res.not_candidate
+
+
+@pytest.mark.parametrize("tail", [b"", b"\n", b"\n\n  \n"])
+def test_blank_lines_and_missing_final_newline_stay_on_the_fast_path(
+        tmp_path: Path, tail: bytes) -> None:
+    from cart_registry.fsutil import sha256_file
+
+    lines = _resources(4000)  # several index blocks
+    lines[1500:1500] = [b"", b"  "]
+    path = tmp_path / "Tail.ndjson"
+    path.write_bytes(b"\n".join(lines) + tail)
+    fast = scan_duckdb(path, path.name, Selector(), chunk_bytes=70_000)
+    exact = scan_python(path, path.name, Selector())
+    assert fast is not None and fast.sha256 == sha256_file(path)
+    assert fast.rows_read == exact.rows_read == 4000
+    assert fast.not_candidate == exact.not_candidate
+    assert [(c.row, c.resource) for c in fast.candidates] == \
+        [(c.row, c.resource) for c in exact.candidates]
+
+
+def test_indexed_fetch_finds_long_lines_across_blocks(tmp_path: Path) -> None:
+    lines = _resources(200)
+    big = {"resourceType": "Observation", "id": "big", "status": "final",
+           "note": [{"text": "x" * 300_000}],
+           "code": {"coding": [{"system": "https://cart-registry.org/fhir/CodeSystem/"
+                                "registry-observation", "code": "last-contact"}]}}
+    lines[100:100] = [orjson.dumps(big)]
+    path = _write(tmp_path / "Long.ndjson", lines)
+    fast = scan_duckdb(path, path.name, Selector())
+    exact = scan_python(path, path.name, Selector())
+    assert fast is not None
+    assert [(c.row, c.resource) for c in fast.candidates] == \
+        [(c.row, c.resource) for c in exact.candidates]
