@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workers", type=int, default=None, help="default: min(2, CPUs)")
     ap.add_argument("--chunk", type=int, default=500, help="patients per chunk")
     args = ap.parse_args(argv)
-    print(json.dumps(run(args.patients, args.out, args.workers, args.chunk), indent=2))
+    print(json.dumps(run(args.patients, args.out, args.workers, args.chunk)))
     return 0
 
 
