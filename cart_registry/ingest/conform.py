@@ -69,6 +69,27 @@ def _issues_for(
     ])
 
 
+def duplicated_keys(frame: pl.DataFrame, key: list[str]) -> pl.Series | None:
+    """Rows whose key is shared with another row (nulls count as equal), or None if none is.
+
+    Comparing a million strings is the costly part, so the 64-bit hashes of the keys go first:
+    equal keys have equal hashes, so distinct hashes prove there are no duplicates, and only
+    the rows whose hash repeats are compared exactly.
+    """
+    import polars as pl
+
+    key_expr = pl.col(key[0]) if len(key) == 1 else pl.struct(key)
+    hashed = frame.select(key_expr.hash().alias("__h"))
+    if hashed.get_column("__h").n_unique() == frame.height:
+        return None
+    maybe = hashed.select(pl.col("__h").is_duplicated()).to_series()
+    cand = frame.select(key_expr.alias("__k")).with_row_index("__r").filter(maybe)
+    exact = cand.filter(pl.col("__k").is_duplicated()).get_column("__r")
+    if exact.len() == 0:
+        return None
+    return pl.int_range(0, frame.height, dtype=pl.UInt32, eager=True).is_in(exact.implode())
+
+
 def conform_table(table: Table, frame: pl.DataFrame, raw: RawLookup) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(rows that conform, issues of the rows quarantined). ``frame`` holds the table's
     columns plus ``INDEX_COL``; the returned rows hold the table's columns only."""
@@ -81,9 +102,8 @@ def conform_table(table: Table, frame: pl.DataFrame, raw: RawLookup) -> tuple[pl
     work = frame.with_row_index("__pos")
     pk = list(table.primary_key)
     if pk and work.height:
-        key_expr = pl.col(pk[0]) if len(pk) == 1 else pl.struct(pk)
-        dup = work.select(key_expr.is_duplicated()).to_series()
-        if dup.any():
+        dup = duplicated_keys(work, pk)
+        if dup is not None:
             rows = work.filter(dup)
             key = rows.select(pl.concat_str([pl.col(c).cast(pl.String).fill_null("")
                                              for c in pk], separator="|")).to_series()

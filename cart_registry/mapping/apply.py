@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from cart_registry.errors import ConfigError
-from cart_registry.mapping.context import SiteSettings, SourceContext
+from cart_registry.mapping.context import SiteSettings, SourceContext, clean_text
 from cart_registry.mapping.ops import (
     PipelineRule,
     RenameOp,
@@ -143,11 +143,13 @@ def evaluate(frame: pl.DataFrame, direct: list[pl.Expr],
              by_field: dict[str, list[pl.Expr]]) -> pl.DataFrame:
     """Evaluate column expressions over ``frame`` (locators and INDEX_COL kept).
 
-    An expression that reads one source field is evaluated on that field's distinct values
-    only and gathered back by dictionary index: registry columns repeat a few codes or dates
-    many times, so this replaces a dozen string kernels over every row by one hash pass and
-    one gather. Failure flags and counters that are false for every distinct value are
-    dropped here (the caller treats a missing flag as "never failed").
+    The expressions read source fields already cleaned (``SourceContext(cleaned=True)``):
+    every field is trimmed and its blank cells nulled here, once, however many expressions
+    read it. An expression that reads one source field is evaluated on that field's distinct
+    values only and gathered back by dictionary index: registry columns repeat a few codes
+    or dates many times, so this replaces a dozen string kernels over every row by one hash
+    pass and one gather. Failure flags and counters that are false for every distinct value
+    are dropped here (the caller treats a missing flag as "never failed").
     """
     import polars as pl
     import pyarrow as pa
@@ -156,8 +158,13 @@ def evaluate(frame: pl.DataFrame, direct: list[pl.Expr],
     keep = [*LOCATOR_COLS, INDEX_COL]
     out = frame.select(keep)
     if direct:
+        read = {r for e in direct for r in e.meta.root_names()} & set(frame.columns)
+        read -= {*keep}
         # the index column keeps a literal (a constant) one value per row
-        res = frame.lazy().select(pl.col(INDEX_COL).alias("__keep"), *direct).collect()
+        res = (frame.lazy()
+               .select(pl.col(INDEX_COL).alias("__keep"),
+                       *[clean_text(pl.col(f)).alias(f) for f in sorted(read)])
+               .select("__keep", *direct).collect())
         out = out.hstack(res.drop("__keep").get_columns())
     for name, exprs in by_field.items():
         encoded = pc.dictionary_encode(frame.get_column(name).rechunk().to_arrow(),
@@ -165,7 +172,7 @@ def evaluate(frame: pl.DataFrame, direct: list[pl.Expr],
         if isinstance(encoded, pa.ChunkedArray):  # pragma: no cover - rechunked above
             encoded = encoded.combine_chunks()
         uniq = pl.DataFrame({name: pl.Series(encoded.dictionary, dtype=pl.String)})
-        res = uniq.lazy().select(exprs).collect()
+        res = uniq.lazy().select(clean_text(pl.col(name)).alias(name)).select(exprs).collect()
         # flags and counters that never fire need not be gathered
         quiet = [c for c in res.columns if c.startswith(("__f_", "__c_"))
                  and not res.get_column(c).any()]
@@ -201,7 +208,8 @@ def apply_rule(
     rule_id = tm.rule_id(rule, settings.site_id)
     check_rule_columns(tm, rule_index, rule, table)
     src = source.frame
-    ctx = SourceContext(settings, src.columns, source.name, [f.path for f in source.files])
+    ctx = SourceContext(settings, src.columns, source.name, [f.path for f in source.files],
+                        cleaned=True)
 
     try:
         where = [condition_expr(ctx, c) for c in rule.where]

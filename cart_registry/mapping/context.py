@@ -35,6 +35,14 @@ def stable_md5(series: pl.Series) -> pl.Series:
     return out.get_column("h").alias(series.name)
 
 
+def clean_text(expr: pl.Expr) -> pl.Expr:
+    """Source text as the operations see it: trimmed, a blank cell null."""
+    import polars as pl
+
+    raw = expr.str.strip_chars()
+    return pl.when(raw.str.len_bytes() > 0).then(raw)
+
+
 @dataclass
 class SiteSettings:
     """What every rule of a site shares."""
@@ -53,8 +61,11 @@ class SourceContext:
     """``BuildContext`` over the columns of one source table."""
 
     def __init__(self, settings: SiteSettings, columns: list[str], source_name: str,
-                 files: list[str] | None = None) -> None:
+                 files: list[str] | None = None, *, cleaned: bool = False) -> None:
         self.settings = settings
+        #: the engine trims the source fields (blank -> null, see ``clean_text``) before it
+        #: evaluates the expressions, so ``field`` need not repeat that per expression
+        self.cleaned = cleaned
         self.site_id = settings.site_id
         self.defaults = settings.defaults
         self.missing_codes = settings.missing_codes
@@ -79,8 +90,7 @@ class SourceContext:
             )
         if name not in self.used_fields:
             self.used_fields.append(name)
-        raw = pl.col(name).str.strip_chars()
-        raw = pl.when(raw.str.len_bytes() > 0).then(raw)
+        raw = pl.col(name) if self.cleaned else clean_text(pl.col(name))
         expr = raw
         if self.missing_codes:
             expr = pl.when(~raw.is_in(list(self.missing_codes))).then(raw)
