@@ -62,7 +62,16 @@ def load_settings(path: Path) -> RegistrySettings:
     try:
         raw: Any = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{path.name}: not valid YAML: {exc}") from None
+        # one line: PyYAML's own text spans several, with the offending excerpt
+        mark = getattr(exc, "problem_mark", None)
+        where = f":{mark.line + 1}" if mark is not None else ""
+        what = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"{path.name}{where}: not valid YAML: {what}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path.name}: not UTF-8 text ({exc.reason} at byte {exc.start})"
+                          ) from None
+    except RecursionError:
+        raise ConfigError(f"{path.name}: not valid YAML: nested too deeply") from None
     try:
         return RegistrySettings.model_validate(raw)
     except ValidationError as exc:

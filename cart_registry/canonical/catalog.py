@@ -27,7 +27,16 @@ def load_construct_rows(project: Project) -> list[dict[str, Any]]:
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{path.name}: not valid YAML: {exc}") from None
+        # one line: PyYAML's own text spans several, with the offending excerpt
+        mark = getattr(exc, "problem_mark", None)
+        where = f":{mark.line + 1}" if mark is not None else ""
+        what = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"{path.name}{where}: not valid YAML: {what}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path.name}: not UTF-8 text ({exc.reason} at byte {exc.start})"
+                          ) from None
+    except RecursionError:
+        raise ConfigError(f"{path.name}: not valid YAML: nested too deeply") from None
     rows = raw.get("constructs") if isinstance(raw, dict) else raw
     if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
         raise ConfigError(f"{path.name}: expected a list of constructs")

@@ -186,9 +186,20 @@ def clean_incomplete(project: Project) -> list[Path]:
     reg = project.registry_dir
     if not reg.is_dir():
         return removed
-    for stage in reg.glob(".stage-*"):
+    # .stage-*: a writer's staging folder; .ingest-*: an ingest's scratch folder (reader
+    # transcodes); both are left behind by a process killed half-way
+    for stage in [*reg.glob(".stage-*"), *reg.glob(".ingest-*")]:
         shutil.rmtree(stage, ignore_errors=True)
         removed.append(stage)
+    # a submission folder without its manifest (ledger written, killed before the commit)
+    # and temporary files of atomic writes stopped half-way
+    for mdir in reg.glob("submissions/*/*"):
+        if mdir.is_dir() and not (mdir / MANIFEST).is_file():
+            shutil.rmtree(mdir, ignore_errors=True)
+            removed.append(mdir)
+    for tmp in reg.glob("submissions/*/*/.*.tmp"):
+        tmp.unlink(missing_ok=True)
+        removed.append(tmp)
     complete = {(r.site_id, r.submission_id) for r in list_submissions(project)}
     if project.data_dir.is_dir():
         for part in project.data_dir.glob("*/site_id=*/submission_id=*"):

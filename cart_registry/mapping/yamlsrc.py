@@ -20,6 +20,9 @@ import yaml
 from cart_registry.errors import ConfigError
 
 PathKey = tuple[str | int, ...]
+#: a mapping file has a few thousand nodes; far more means aliases expanding exponentially
+#: (a "billion laughs" document), which would otherwise be built node by node
+MAX_NODES = 200_000
 _PLAIN_TAGS = {"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq", "tag:yaml.org,2002:omap"}
 
 
@@ -63,6 +66,9 @@ def suggest(word: str, choices: Iterable[str]) -> str:
 def _construct(loader: yaml.SafeLoader, node: yaml.Node, path: PathKey, lines: dict[PathKey, int],
                name: str) -> Any:
     lines.setdefault(path, node.start_mark.line + 1)
+    if len(lines) > MAX_NODES:
+        raise ConfigError(f"{name}: more than {MAX_NODES} YAML nodes (aliases expanding?); "
+                          "not a mapping file")
     if isinstance(node, yaml.MappingNode | yaml.SequenceNode) and node.tag not in _PLAIN_TAGS:
         # a collection with an explicit tag (!!python/object...) is refused, as safe_load does
         raise ConfigError(f"{name}:{node.start_mark.line + 1}: tag {node.tag!r} is not allowed")
@@ -104,7 +110,10 @@ def load_yaml(path: Path, *, display: str | None = None) -> YamlSource:
 
 def parse_yaml(text: str, *, path: Path, display: str | None = None) -> YamlSource:
     name = display or path.name
-    loader = yaml.SafeLoader(text)
+    try:
+        loader = yaml.SafeLoader(text)  # refuses control characters (NUL) already
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{name}: not valid YAML: {exc}") from None
     try:
         node = loader.get_single_node()
         lines: dict[PathKey, int] = {}
@@ -115,6 +124,8 @@ def parse_yaml(text: str, *, path: Path, display: str | None = None) -> YamlSour
         raise ConfigError(f"{name}{line}: not valid YAML: {exc.problem or exc}") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{name}: not valid YAML: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"{name}: not valid YAML: nested too deeply") from None
     finally:
         loader.dispose()
     return YamlSource(path=path, data=data, lines=lines, display=name)

@@ -168,23 +168,22 @@ def _duckdb_read(path: Path, names: list[str], fmt: CsvFormat,
     sql = (
         f"SELECT * FROM read_csv({_sql_str(str(path))}, columns = {cols}, header = true, "
         f"auto_detect = false, delim = {_sql_str(fmt.delimiter)}, quote = {_sql_str(fmt.quote)}, "
-        f"escape = {_sql_str(escape)}, strict_mode = true, store_rejects = true, "
+        f"escape = {_sql_str(escape)}, strict_mode = true, "
         f"null_padding = false, encoding = {_sql_str(encoding)}, max_line_size = 100000000)"
     )
+    # No store_rejects: DuckDB records one reject per surplus field, each with the whole
+    # line, so one line of 200 000 delimiters took minutes and gigabytes. Any refusal sends
+    # the file to the careful path, which locates every broken row (and bad byte) itself.
     con = duckdb.connect()
     try:
         table = con.sql(sql).to_arrow_table()
-        rejects = con.execute(
-            "SELECT line, column_idx, column_name, error_type, csv_line, error_message "
-            "FROM reject_errors ORDER BY line"
-        ).fetchall()
-        if not rejects and _trailing_fields(con, path, fmt, len(names)):
+        if _trailing_fields(con, path, fmt, len(names)):
             return None
     except duckdb.Error:
         return None
     finally:
         con.close()
-    return table, rejects
+    return table, []
 
 
 def _trailing_fields(con: Any, path: Path, fmt: CsvFormat, n: int) -> bool:

@@ -152,7 +152,10 @@ def read_dictionary(path: Path, *, encoding: str = "utf-8", display: str | None 
         raise InputError(f"{shown}: the REDCap dictionary is empty")
     enc = detect_encoding(data) if encoding == "detect" else encoding
     text = decode_all(data, enc, shown)
-    rows = list(csv.reader(io.StringIO(text, newline="")))
+    try:
+        rows = list(csv.reader(io.StringIO(text, newline="")))
+    except csv.Error as exc:  # a field over the csv module's limit, a NUL byte
+        raise InputError(f"{shown}: not a readable CSV dictionary ({exc})") from None
     header = [h.strip().lstrip("\ufeff") for h in rows[0]]
     if "field_name" in header:
         style, names = "api", header

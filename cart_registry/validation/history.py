@@ -202,7 +202,8 @@ def save_run(
             raise
 
 
-def save_responses(db_path: Path, responses: pa.Table, waivers: pa.Table) -> None:
+def save_responses(db_path: Path, responses: pa.Table, waivers: pa.Table, *,
+                   source_sha256: str | None = None) -> None:
     with registry_db(db_path, read_only=False) as con:
         con.execute(DDL)
         con.register("__resp", responses)
@@ -211,7 +212,50 @@ def save_responses(db_path: Path, responses: pa.Table, waivers: pa.Table) -> Non
         try:
             con.execute("INSERT INTO dq.query_response BY NAME SELECT * FROM __resp")
             con.execute("INSERT INTO dq.waiver BY NAME SELECT * FROM __waiv")
+            _audit_waivers(con, waivers, source_sha256)
             con.execute("COMMIT")
         except Exception:
             con.execute("ROLLBACK")
             raise
+
+
+def _audit_waivers(con: duckdb.DuckDBPyConnection, waivers: pa.Table,
+                   source_sha256: str | None) -> None:
+    """One row per waiver in the warehouse's append-only ``admin.audit_log`` (same
+    transaction): a waiver changes what counts as a failure, so it is audited like a load."""
+    import getpass
+    import json
+    import os
+    import socket
+
+    import duckdb
+
+    from cart_registry import __version__
+    from cart_registry.warehouse.layout import ADMIN_DDL
+
+    if waivers.num_rows == 0:
+        return
+    con.execute(ADMIN_DDL)
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = f"uid:{os.getuid()}" if hasattr(os, "getuid") else "unknown"
+    row = con.execute("SELECT coalesce(max(audit_id), 0) FROM admin.audit_log").fetchone()
+    first = int(row[0]) + 1 if row else 1
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    for i, w in enumerate(waivers.to_pylist()):
+        inputs = {"query_file": {"path": w.get("source_file"), "sha256": source_sha256},
+                  "fingerprint": w.get("fingerprint"), "rule_id": w.get("rule_id"),
+                  "responder": w.get("responder"), "expires_on": str(w.get("expires_on"))}
+        try:
+            con.execute(
+                "INSERT INTO admin.audit_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [first + i, now, user, socket.gethostname(), __version__, "waiver",
+                 w.get("site_id") or "", w.get("submission_id") or "", None, w.get("reason"),
+                 "waiver", json.dumps(inputs, sort_keys=True)],
+            )
+        except duckdb.ConstraintException:
+            raise ProjectError(
+                "the registry's admin.audit_log predates waiver auditing; waivers not recorded",
+                hint="rebuild the registry (move registry.duckdb aside and load again)",
+            ) from None

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from cart_registry.errors import InputError
+from cart_registry.fsutil import sha256_file
 from cart_registry.project import Project
 from cart_registry.validation.summaries import RESOLUTIONS
 
@@ -132,6 +133,7 @@ def import_queries(
         project.db_path,
         pa.Table.from_pylist(responses, schema=schema_r),
         pa.Table.from_pylist(waivers, schema=schema_w),
+        source_sha256=sha256_file(path),
     )
     counts: dict[str, int] = {}
     for r in responses:

@@ -111,7 +111,7 @@ def test_surplus_empty_fields_at_the_end_of_a_line_are_ragged(tmp_path: Path) ->
     (b"\n\n", "no header row"),
     (b"a,b,a\n1,2,3\n", "duplicate column 'a' (columns 1 and 3)"),
     (b"a,,c\n1,2,3\n", "column 2 has no name"),
-    ("a,b\nJos\u00e9,1\n".encode("latin-1"), "line 2: not valid utf-8"),
+    ("a,b\nJos\u00e9,1\n".encode("latin-1"), "line 2: byte 0xe9 is not valid utf-8"),
 ])
 def test_unreadable_files_name_file_and_place(tmp_path: Path, content: bytes, message: str) -> None:
     path = tmp_path / "bad.csv"
