@@ -179,7 +179,7 @@ def validate_submissions(
     as_of = as_of or dt.date.today()
     rules = rules_for(catalog, audience)
     run_id = _run_id(started, ref_list, catalog.ruleset_version, audience)
-    salt = pseudonym_salt()
+    salt = pseudonym_salt(project.registry_dir)
     site_subs = [(r.site_id, r.submission_id) for r in ref_list]
 
     state = history.load_history(project.db_path, ref_list, _earlier(project, ref_list), as_of)

@@ -19,6 +19,8 @@ All in one SQL statement over the run's workspace (no Python loop over rows):
 from __future__ import annotations
 
 import os
+import secrets
+from pathlib import Path
 from typing import Literal
 
 from cart_registry.validation.conformance import lit
@@ -42,8 +44,30 @@ CREATE OR REPLACE TEMP TABLE dq_violation (
 """
 
 
-def pseudonym_salt() -> str:
-    return os.environ.get(PSEUDONYM_KEY_ENV, "cart_registry-dq-pseudonym-v1")
+#: file in the registry folder holding the coordinating centre's pseudonym secret
+PSEUDONYM_KEY_FILE = "pseudonym.key"
+
+
+def pseudonym_salt(registry_dir: Path | None = None) -> str:
+    """The coordinating centre's secret for masking record ids in its reports.
+
+    ``CART_REGISTRY_PSEUDONYM_KEY`` wins; otherwise a random secret is created once in the
+    registry folder (owner-only) and reused, so pseudonyms are stable between runs but cannot
+    be recomputed by someone who only knows an id. It is never a site's de-identification key.
+    """
+    env = os.environ.get(PSEUDONYM_KEY_ENV)
+    if env:
+        return env
+    if registry_dir is None:
+        raise ValueError("no pseudonym key: set CART_REGISTRY_PSEUDONYM_KEY or give the registry")
+    path = registry_dir / PSEUDONYM_KEY_FILE
+    if not path.is_file():
+        from cart_registry.fsutil import atomic_path
+
+        with atomic_path(path) as tmp:
+            os.chmod(tmp, 0o600)  # owner-only before the secret is written
+            tmp.write_text(secrets.token_hex(32), encoding="ascii")
+    return path.read_text(encoding="ascii").strip()
 
 
 def _pseudo(expr: str, prefix: str, salt: str) -> str:
