@@ -10,10 +10,10 @@ import datetime as dt
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from cart_registry.errors import ConfigError
+from cart_registry.yamlio import read_yaml
 
 
 class StudySettings(BaseModel):
@@ -59,19 +59,7 @@ def load_settings(path: Path) -> RegistrySettings:
     """Read ``registry.yaml``; a missing file means all defaults."""
     if not path.is_file():
         return RegistrySettings()
-    try:
-        raw: Any = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        # one line: PyYAML's own text spans several, with the offending excerpt
-        mark = getattr(exc, "problem_mark", None)
-        where = f":{mark.line + 1}" if mark is not None else ""
-        what = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ConfigError(f"{path.name}{where}: not valid YAML: {what}") from None
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{path.name}: not UTF-8 text ({exc.reason} at byte {exc.start})"
-                          ) from None
-    except RecursionError:
-        raise ConfigError(f"{path.name}: not valid YAML: nested too deeply") from None
+    raw: Any = read_yaml(path) or {}
     try:
         return RegistrySettings.model_validate(raw)
     except ValidationError as exc:

@@ -11,11 +11,11 @@ import hashlib
 from typing import Any
 
 import pyarrow as pa
-import yaml
 
 from cart_registry.errors import ConfigError
 from cart_registry.project import Project
 from cart_registry.standard.derive import arrow_schema
+from cart_registry.yamlio import read_yaml
 
 CATALOG_SITE = "registry"
 
@@ -24,19 +24,7 @@ def load_construct_rows(project: Project) -> list[dict[str, Any]]:
     path = project.construct_catalog_file
     if not path.is_file():
         return []
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        # one line: PyYAML's own text spans several, with the offending excerpt
-        mark = getattr(exc, "problem_mark", None)
-        where = f":{mark.line + 1}" if mark is not None else ""
-        what = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ConfigError(f"{path.name}{where}: not valid YAML: {what}") from None
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{path.name}: not UTF-8 text ({exc.reason} at byte {exc.start})"
-                          ) from None
-    except RecursionError:
-        raise ConfigError(f"{path.name}: not valid YAML: nested too deeply") from None
+    raw = read_yaml(path)
     rows = raw.get("constructs") if isinstance(raw, dict) else raw
     if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
         raise ConfigError(f"{path.name}: expected a list of constructs")

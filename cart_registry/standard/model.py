@@ -14,12 +14,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from cart_registry.errors import ConfigError
+from cart_registry.yamlio import read_yaml
 
 PROVENANCE_FILE = "_provenance.yaml"
 
@@ -213,14 +213,6 @@ def _pydantic_error(path: Path, exc: ValidationError) -> ConfigError:
     return ConfigError(f"{path.name}: {loc}: {msg}")
 
 
-def _read_yaml(path: Path) -> Any:
-    try:
-        with path.open("r", encoding="utf-8") as fh:
-            return yaml.safe_load(fh)
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path.name}: not valid YAML: {exc}") from None
-
-
 def _column(spec: _ColumnSpec, *, provenance: bool = False) -> Column:
     b = spec.binding
     return Column(
@@ -253,7 +245,7 @@ def _load_cached(root: Path) -> Standard:
         raise ConfigError(f"schemas folder not found: {root}")
     prov_path = root / PROVENANCE_FILE
     try:
-        prov = _ProvenanceSpec.model_validate(_read_yaml(prov_path))
+        prov = _ProvenanceSpec.model_validate(read_yaml(prov_path))
     except ValidationError as exc:
         raise _pydantic_error(prov_path, exc) from None
     prov_cols = tuple(_column(c, provenance=True) for c in prov.columns)
@@ -263,7 +255,7 @@ def _load_cached(root: Path) -> Standard:
         if path.name.startswith("_"):
             continue
         try:
-            spec = _TableSpec.model_validate(_read_yaml(path))
+            spec = _TableSpec.model_validate(read_yaml(path))
         except ValidationError as exc:
             raise _pydantic_error(path, exc) from None
         if spec.table != path.stem:
