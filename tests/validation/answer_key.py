@@ -69,13 +69,17 @@ def matches(issue: dict[str, Any], key: KeyRow, tags: dict[str, tuple[str, ...]]
 
     A row-level issue (a line that cannot be split into fields, a resource that cannot be
     parsed or resolved) has no field, and a row-level defect may name none: then the field
-    cannot disagree and site, record and rule decide.
+    cannot disagree and site, record and rule decide. A file that cannot be parsed at all
+    names no record, so its file decides.
     """
     fields = fields_of(issue)
+    records = records_of(issue)
+    # a file that cannot be parsed at all names no record: the file itself is the location
+    whole_file = not records and issue["source"].get("file") == key.source_file
     return (
         issue["site_id"] == key.site_id
         and key.rule in tags.get(issue["rule"]["id"], ())
-        and key.record in records_of(issue)
+        and (key.record in records or whole_file)
         and (not key.field or not fields or norm_field(key.field) in fields)
     )
 
