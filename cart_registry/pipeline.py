@@ -9,7 +9,6 @@ the others, and the run exits 1 so that nobody mistakes it for a clean run.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -124,13 +123,12 @@ def run_pipeline(
         progress("endpoint report")
         report = write_endpoint_report(project, reports / "endpoints", as_of=as_of).to_json()
 
-    summary = json.loads(site_report.to_json())
     return RunResult(
         sites=tuple(present),
         skipped=skipped,
         ingest=tuple(ingests),
         validation={
-            "run_id": summary.get("run_id") or site_report.run_id,
+            "run_id": site_report.run_id,
             "exit_code": site_report.exit_code,
             "counts_failed": site_report.counts_failed(),
         },
