@@ -33,10 +33,9 @@ def load_construct_rows(project: Project) -> list[dict[str, Any]]:
 
 def construct_catalog_arrow(project: Project) -> pa.Table:
     """The catalog with provenance, validated against the canonical schema."""
-    import pandera.errors
     import polars as pl
 
-    from cart_registry.standard.derive import pandera_schema, polars_schema
+    from cart_registry.standard.derive import first_failure, pandera_schema, polars_schema
 
     table = project.standard().table("car_construct")
     path = project.construct_catalog_file
@@ -69,12 +68,10 @@ def construct_catalog_arrow(project: Project) -> pa.Table:
     frame = pl.DataFrame(out, schema=polars_schema(table), orient="row") if out else pl.DataFrame(
         schema=polars_schema(table)
     )
-    try:
-        pandera_schema(table).validate(frame, lazy=True)
-    except pandera.errors.SchemaErrors as exc:
-        first = exc.failure_cases.row(0, named=True)
+    first = first_failure(pandera_schema(table), frame)
+    if first is not None:
         raise ConfigError(
             f"{path.name}: construct catalog fails the standard: column {first['column']!r}, "
             f"check {first['check']}, value {first['failure_case']!r}"
-        ) from None
+        )
     return frame.to_arrow().cast(arrow_schema(table))

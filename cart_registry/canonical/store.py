@@ -2,8 +2,8 @@
 
 Layout under the project's ``registry/``::
 
-    data/<table>/site_id=<site>/submission_id=<id>/part-0.parquet   (hive-style partitions)
-    data/_ingest_issue/site_id=<site>/submission_id=<id>/part-0.parquet
+    data/<table>/site_id=<site>/submission_id=<id>/part-<k>.parquet   (hive-style partitions)
+    data/_ingest_issue/site_id=<site>/submission_id=<id>/part-<k>.parquet
     submissions/<site>/<id>/manifest.json                             (written last)
 
 The partition columns ``site_id`` and ``submission_id`` are carried by the folder names, not
@@ -21,6 +21,7 @@ import json
 import os
 import shutil
 import tempfile
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -43,6 +44,8 @@ if TYPE_CHECKING:
 PARTITION_COLS = ("site_id", "submission_id")
 MANIFEST = "manifest.json"
 PARQUET_OPTS: dict[str, Any] = {"compression": "zstd"}
+#: a table is written as several part files, encoded in parallel, from this many rows a part
+PART_MIN_ROWS = 250_000
 
 
 def submission_id_for(site_id: str, files: list[SourceFileInfo], mapping_digest: str) -> str:
@@ -93,7 +96,14 @@ class SubmissionRef:
 
 
 class SubmissionWriter:
-    """Stage a submission's tables, issues and manifest; ``commit`` makes them visible."""
+    """Stage a submission's tables, issues and manifest; ``commit`` makes them visible.
+
+    ``write_table(..., background=True)`` encodes a table in a writer thread while the
+    caller goes on (ingest writes the mapped rows while it checks them, and writes again in
+    the rare case that conformance set rows aside). A later write of the same table waits
+    for the earlier one and replaces it; ``commit`` waits for every write and fails if one
+    failed; ``discard`` waits too, so nothing is written after the staging folder is gone.
+    """
 
     def __init__(self, project: Project, site_id: str, submission_id: str) -> None:
         self.project = project
@@ -104,35 +114,77 @@ class SubmissionWriter:
             tempfile.mkdtemp(prefix=f".stage-{submission_id}.", dir=self.project.registry_dir)
         )
         self.written: dict[str, int] = {}
+        self._pending: dict[str, Future[None]] = {}
+        self._pool: ThreadPoolExecutor | None = None
 
-    def _write(self, name: str, table: pa.Table) -> None:
+    def wait(self) -> None:
+        """Wait for the background writes; the first failure is raised."""
+        pending, self._pending = list(self._pending.values()), {}
+        for future in pending:
+            future.exception()  # all finish before any error propagates
+        for future in pending:
+            future.result()
+
+    def _write(self, name: str, data: pl.DataFrame | pa.Table, schema: pa.Schema) -> None:
+        """Write ``data`` as ``part-<k>.parquet`` files of ``schema``.
+
+        Parquet encoding is single-threaded per file, so a large table is cut into one part
+        per core (row order kept: part k holds the k-th slice) and the parts are encoded side
+        by side; each thread also converts its own slice to Arrow.
+        """
         dest = partition_dir(self.stage, name, self.site_id, self.submission_id)
+        if dest.exists():  # written before (a speculative write): replaced whole
+            shutil.rmtree(dest)
         dest.mkdir(parents=True, exist_ok=True)
-        pq.write_table(table, dest / "part-0.parquet", **PARQUET_OPTS)
-        self.written[name] = table.num_rows
+        rows = data.num_rows if isinstance(data, pa.Table) else data.height
+        parts = max(1, min(os.cpu_count() or 1, rows // PART_MIN_ROWS))
+        step = -(-rows // parts) if rows else 0
 
-    def write_table(self, table: Table, frame: pl.DataFrame | pa.Table) -> None:
-        """Write one canonical table (all declared columns; partition columns are dropped)."""
-        data = frame if isinstance(frame, pa.Table) else frame.to_arrow()
-        missing = [c for c in table.column_names if c not in data.column_names]
-        extra = [c for c in data.column_names if c not in table.column_names]
+        def write_part(k: int) -> None:
+            piece = data.slice(k * step, step) if parts > 1 else data
+            table = piece if isinstance(piece, pa.Table) else piece.to_arrow()
+            table = table.select(schema.names).cast(schema)
+            pq.write_table(table, dest / f"part-{k}.parquet", **PARQUET_OPTS)
+
+        if parts == 1:
+            write_part(0)
+        else:
+            with ThreadPoolExecutor(max_workers=parts) as pool:
+                list(pool.map(write_part, range(parts)))
+        self.written[name] = rows
+
+    def write_table(self, table: Table, frame: pl.DataFrame | pa.Table, *,
+                    background: bool = False) -> None:
+        """Write one canonical table (all declared columns; partition columns are dropped),
+        now or, with ``background``, in the writer thread."""
+        names = frame.column_names if isinstance(frame, pa.Table) else frame.columns
+        missing = [c for c in table.column_names if c not in names]
+        extra = [c for c in names if c not in table.column_names]
         if missing or extra:
             raise ProjectError(
                 f"{table.name}: columns do not match the standard (missing {missing}, extra {extra})"
             )
-        schema = file_schema(table)
-        data = data.select(schema.names).cast(schema)
-        self._write(table.name, data)
+        earlier = self._pending.pop(table.name, None)
+        if earlier is not None:
+            earlier.result()
+        if not background:
+            self._write(table.name, frame, file_schema(table))
+            return
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="parquet")
+        self._pending[table.name] = self._pool.submit(
+            self._write, table.name, frame, file_schema(table))
 
     def write_issues(self, issues: pa.Table) -> None:
-        data = issues.select(ISSUE_SCHEMA.names).cast(ISSUE_SCHEMA)
         keep = [n for n in ISSUE_SCHEMA.names if n not in PARTITION_COLS]
-        self._write(ISSUE_TABLE, data.select(keep))
+        self._write(ISSUE_TABLE, issues, pa.schema([ISSUE_SCHEMA.field(n) for n in keep],
+                                                   metadata=ISSUE_SCHEMA.metadata))
 
     def commit(self, manifest: dict[str, Any]) -> Path:
         """Move the staged partitions into ``data/`` and write the manifest last."""
         data_root = self.project.data_dir
         try:
+            self.wait()
             for name in self.written:
                 src = partition_dir(self.stage, name, self.site_id, self.submission_id)
                 dst = partition_dir(data_root, name, self.site_id, self.submission_id)
@@ -154,6 +206,12 @@ class SubmissionWriter:
             self.discard()
 
     def discard(self) -> None:
+        for future in self._pending.values():
+            future.exception()  # finished, whatever the outcome, before the folder goes
+        self._pending = {}
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
         shutil.rmtree(self.stage, ignore_errors=True)
 
 
@@ -210,12 +268,16 @@ def clean_incomplete(project: Project) -> list[Path]:
     return removed
 
 
+def partition_files(folder: Path) -> list[Path]:
+    """The part files of one partition, in part order (row order of the table)."""
+    parts = [p for p in folder.glob("part-*.parquet") if p.stem[5:].isdigit()]
+    return sorted(parts, key=lambda p: int(p.stem[5:]))
+
+
 def parquet_files(project: Project, table: str, refs: list[SubmissionRef]) -> list[Path]:
-    out = []
+    out: list[Path] = []
     for r in refs:
-        p = partition_dir(project.data_dir, table, r.site_id, r.submission_id) / "part-0.parquet"
-        if p.is_file():
-            out.append(p)
+        out += partition_files(partition_dir(project.data_dir, table, r.site_id, r.submission_id))
     return out
 
 

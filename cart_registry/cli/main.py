@@ -17,6 +17,9 @@ import click
 from cart_registry import __version__
 from cart_registry.cli.options import AppContext, shared_options
 from cart_registry.errors import CartRegistryError, ExitCode
+from cart_registry.runtime import configure_allocator
+
+configure_allocator()  # before any command imports polars
 
 #: command name -> "module:attribute"; a module that is not present is simply not listed
 COMMANDS: dict[str, str] = {

@@ -19,6 +19,7 @@ from cart_registry.mapping.apply import INDEX_COL, empty_issues
 from cart_registry.standard import Table
 
 if TYPE_CHECKING:
+    import pandera.polars as pap
     import polars as pl
 
 #: (mapping_rule, index in the rule's source frame) -> raw rows as JSON
@@ -90,6 +91,28 @@ def duplicated_keys(frame: pl.DataFrame, key: list[str]) -> pl.Series | None:
     return pl.int_range(0, frame.height, dtype=pl.UInt32, eager=True).is_in(exact.implode())
 
 
+#: provenance columns the engine fills with one value per source file and rule: Pandera
+#: checks them on their distinct combinations (a few), not on every row
+PER_FILE_COLUMNS = ("site_id", "submission_id", "source_file", "source_sha256", "mapping_rule")
+
+
+def check_per_file_columns(table: Table, schema: pap.DataFrameSchema,
+                           values: dict[str, list[object]]) -> None:
+    """The engine wrote these values, not the site: a failure is a bug, not a data problem."""
+    import polars as pl
+
+    from cart_registry.standard.derive import first_failure
+
+    for name, distinct in values.items():
+        column = schema.select_columns([name])
+        first = first_failure(column, pl.DataFrame(
+            {name: distinct}, schema={name: column.dtypes[name].type}))
+        if first is not None:
+            raise ProjectError(
+                f"{table.name}: provenance column {name} fails {first['check']} "
+                f"({first['failure_case']!r}): this is a bug in the mapping engine")
+
+
 def conform_table(table: Table, frame: pl.DataFrame, raw: RawLookup) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(rows that conform, issues of the rows quarantined). ``frame`` holds the table's
     columns plus ``INDEX_COL``; the returned rows hold the table's columns only."""
@@ -114,12 +137,16 @@ def conform_table(table: Table, frame: pl.DataFrame, raw: RawLookup) -> tuple[pl
             work = work.filter(~dup)
 
     data = work.drop(["__pos", INDEX_COL])
+    # primary-key duplicates were quarantined above (all rows of a key, not Pandera's
+    # choice), so the schema's own uniqueness check would only repeat that work
+    schema = pandera_schema(table)
+    schema.unique = None
+    per_file = [c for c in PER_FILE_COLUMNS if c in schema.columns]
+    if per_file and data.height:
+        check_per_file_columns(table, schema, data.select(
+            pl.col(c).unique().implode() for c in per_file).row(0, named=True))
     try:
-        # primary-key duplicates were quarantined above (all rows of a key, not Pandera's
-        # choice), so the schema's own uniqueness check would only repeat that work
-        schema = pandera_schema(table)
-        schema.unique = None
-        schema.validate(data, lazy=True)
+        schema.remove_columns(per_file).validate(data.drop(per_file), lazy=True)
     except pandera.errors.SchemaErrors as exc:
         fc = exc.failure_cases
         if fc.get_column("index").null_count():

@@ -14,6 +14,7 @@ import shutil
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -87,21 +88,18 @@ def site_settings(mapping: SiteMapping, catalog: dict[str, str],
 
 def site_frame(standard: Standard, mapping: SiteMapping) -> pl.DataFrame:
     """The ``site`` row from site.yaml, checked against the standard."""
-    import pandera.errors
     import polars as pl
 
-    from cart_registry.standard.derive import pandera_schema, polars_schema
+    from cart_registry.standard.derive import first_failure, pandera_schema, polars_schema
 
     table = standard.table("site")
     row = mapping.site.site.model_dump()
     frame = pl.DataFrame([{c: row.get(c) for c in table.column_names}],
                          schema=polars_schema(table), orient="row")
-    try:
-        pandera_schema(table).validate(frame, lazy=True)
-    except pandera.errors.SchemaErrors as exc:
-        first = exc.failure_cases.row(0, named=True)
+    first = first_failure(pandera_schema(table), frame)
+    if first is not None:
         raise ConfigError(f"{mapping.site_source.where(['site', first['column']])}: site."
-                          f"{first['column']}: fails {first['check']}") from None
+                          f"{first['column']}: fails {first['check']}")
     return frame
 
 
@@ -162,8 +160,14 @@ def conform_all(
     standard: Standard,
     outputs: list[RuleOutput],
     sources: SubmissionSources,
+    on_mapped: Callable[[Table, pl.DataFrame], None] | None = None,
 ) -> tuple[dict[str, pl.DataFrame], list[pl.DataFrame]]:
-    """Per table: concatenate its rules' rows and keep those that conform."""
+    """Per table: concatenate its rules' rows and keep those that conform.
+
+    ``on_mapped`` sees each table's mapped rows (its declared columns) before they are
+    checked; conformance only ever removes rows, so a table that keeps as many rows as it
+    was given is exactly what ``on_mapped`` saw.
+    """
     import polars as pl
 
     by_rule = {o.rule_id: sources.tables[o.source].frame for o in outputs}
@@ -191,6 +195,8 @@ def conform_all(
     for name in dict.fromkeys(o.table for o in outputs):
         frames = [o.frame for o in outputs if o.table == name]
         frame = pl.concat(frames, how="vertical") if len(frames) > 1 else frames[0]
+        if on_mapped is not None:
+            on_mapped(tables[name], frame.select(tables[name].column_names))
         good, bad = conform_table(tables[name], frame, raw)
         written[name] = good
         if bad.height:
@@ -247,48 +253,58 @@ def ingest_submission(
     settings = site_settings(mapping, catalog, sources)
 
     outputs = map_submission(standard, mapping, sources, settings, prov)
-    written, conform_issues = conform_all(standard, outputs, sources)
-    issue_frames = [reader_issues(sources, prov), *[o.issues for o in outputs], *conform_issues]
-    issues = pl.concat([f for f in issue_frames if f.height] or [issue_frames[0]],
-                       how="vertical_relaxed")
-
-    ledger = build_ledger(sources, [(o.source, o.used) for o in outputs], written, issues)
-    ledger.check()
-
-    by_reason = dict(sorted(Counter(issues.get_column("reason_code").to_list()).items()))
-    by_action = dict(sorted(Counter(issues.get_column("action").to_list()).items()))
-    lineage = [entry for o in outputs for entry in o.lineage]
-    manifest: dict[str, Any] = {
-        "kind": "ingest",
-        "received_at": received,
-        "tool_version": __version__,
-        "mapping_version": mapping.site.mapping_version,
-        "mapping_digest": mapping.digest,
-        "mapping_files": mapping.file_digests,
-        "construct_catalog_sha256": catalog_sha,
-        "export_format": mapping.site.site.export_format,
-        "reader": mapping.site.reader.kind,
-        "encodings": sources.encodings,
-        "source_files": [
-            {"path": f.path, "sha256": f.sha256, "size_bytes": f.size_bytes}
-            for f in sources.files
-        ],
-        "row_counts": {"site": 1, **{t: f.height for t, f in written.items()}},
-        "issues": {"total": issues.height, "by_reason": by_reason, "by_action": by_action},
-        "ledger": ledger.to_list(),
-        "ledger_totals": ledger.totals(),
-        "lineage": lineage,
-        "deidentified": deidentified,
-    }
 
     writer = SubmissionWriter(project, site_id, submission_id)
     mdir = _manifest_dir(project, site_id, submission_id)
     had_manifest = (mdir / "manifest.json").is_file()
     try:
-        writer.write_table(standard.table("site"), site_row)
+        # the mapped rows are encoded to Parquet while they are checked: most submissions
+        # conform whole, and a table that lost rows to quarantine is written again below
+        mapped: dict[str, int] = {}
+
+        def write_mapped(table: Table, frame: pl.DataFrame) -> None:
+            mapped[table.name] = frame.height
+            writer.write_table(table, frame, background=True)
+
+        written, conform_issues = conform_all(standard, outputs, sources, write_mapped)
         for table in standard:
-            if table.name in written:
-                writer.write_table(table, written[table.name])
+            if table.name in written and written[table.name].height != mapped[table.name]:
+                writer.write_table(table, written[table.name], background=True)
+        issue_frames = [reader_issues(sources, prov), *[o.issues for o in outputs],
+                        *conform_issues]
+        issues = pl.concat([f for f in issue_frames if f.height] or [issue_frames[0]],
+                           how="vertical_relaxed")
+
+        ledger = build_ledger(sources, [(o.source, o.used) for o in outputs], written, issues)
+        ledger.check()
+
+        by_reason = dict(sorted(Counter(issues.get_column("reason_code").to_list()).items()))
+        by_action = dict(sorted(Counter(issues.get_column("action").to_list()).items()))
+        lineage = [entry for o in outputs for entry in o.lineage]
+        manifest: dict[str, Any] = {
+            "kind": "ingest",
+            "received_at": received,
+            "tool_version": __version__,
+            "mapping_version": mapping.site.mapping_version,
+            "mapping_digest": mapping.digest,
+            "mapping_files": mapping.file_digests,
+            "construct_catalog_sha256": catalog_sha,
+            "export_format": mapping.site.site.export_format,
+            "reader": mapping.site.reader.kind,
+            "encodings": sources.encodings,
+            "source_files": [
+                {"path": f.path, "sha256": f.sha256, "size_bytes": f.size_bytes}
+                for f in sources.files
+            ],
+            "row_counts": {"site": 1, **{t: f.height for t, f in written.items()}},
+            "issues": {"total": issues.height, "by_reason": by_reason, "by_action": by_action},
+            "ledger": ledger.to_list(),
+            "ledger_totals": ledger.totals(),
+            "lineage": lineage,
+            "deidentified": deidentified,
+        }
+
+        writer.write_table(standard.table("site"), site_row)
         writer.write_issues(issues.to_arrow().cast(ISSUE_SCHEMA))
         # the ledger files go beside the manifest before it exists: a submission without a
         # manifest does not exist, whatever else its folder holds
@@ -297,6 +313,7 @@ def ingest_submission(
             {"submission_id": submission_id, "entries": ledger.to_list(),
              "totals": ledger.totals()}, indent=2, sort_keys=True))
         write_text_atomic(mdir / "ledger.csv", ledger_csv(ledger))
+        writer.wait()
         manifest["duration_seconds"] = round(time.perf_counter() - t0, 3)
         manifest_path = writer.commit(manifest)
     except BaseException:

@@ -10,7 +10,11 @@ here loops over rows; Python only loops over rules, columns and failure kinds.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from cart_registry.errors import ConfigError
@@ -35,6 +39,9 @@ if TYPE_CHECKING:
 #: helper column carried next to canonical rows until they are written: the row's position
 #: in its source table (with ``mapping_rule`` it finds the source row for ``raw_row``)
 INDEX_COL = "__i"
+#: below this many source rows a rule's pieces are evaluated one after the other (threads
+#: cost more than they save on the small tables of a typical submission)
+PARALLEL_MIN_ROWS = 50_000
 
 _KIND = {
     ColumnType.STRING: "string", ColumnType.INT: "int", ColumnType.FLOAT: "float",
@@ -148,16 +155,17 @@ def evaluate(frame: pl.DataFrame, direct: list[pl.Expr],
     read it. An expression that reads one source field is evaluated on that field's distinct
     values only and gathered back by dictionary index: registry columns repeat a few codes
     or dates many times, so this replaces a dozen string kernels over every row by one hash
-    pass and one gather. Failure flags and counters that are false for every distinct value
-    are dropped here (the caller treats a missing flag as "never failed").
+    pass and one gather. Failure flags and counters that are false for every row (or
+    distinct value) are dropped here: the caller treats a missing flag as "never failed", so
+    a clean table is neither filtered nor copied.
     """
     import polars as pl
     import pyarrow as pa
     import pyarrow.compute as pc
 
     keep = [*LOCATOR_COLS, INDEX_COL]
-    out = frame.select(keep)
-    if direct:
+
+    def run_direct() -> list[pl.Series]:
         read = {r for e in direct for r in e.meta.root_names()} & set(frame.columns)
         read -= {*keep}
         # the index column keeps a literal (a constant) one value per row
@@ -165,21 +173,40 @@ def evaluate(frame: pl.DataFrame, direct: list[pl.Expr],
                .select(pl.col(INDEX_COL).alias("__keep"),
                        *[clean_text(pl.col(f)).alias(f) for f in sorted(read)])
                .select("__keep", *direct).collect())
-        out = out.hstack(res.drop("__keep").get_columns())
-    for name, exprs in by_field.items():
-        encoded = pc.dictionary_encode(frame.get_column(name).rechunk().to_arrow(),
-                                       null_encoding="encode")
+        return _drop_quiet(res.drop("__keep")).get_columns()
+
+    def run_field(name: str, exprs: list[pl.Expr]) -> list[pl.Series]:
+        # string views go to Arrow as they are (no copy of the text)
+        encoded = pc.dictionary_encode(
+            frame.get_column(name).rechunk().to_arrow(compat_level=pl.CompatLevel.newest()),
+            null_encoding="encode")
         if isinstance(encoded, pa.ChunkedArray):  # pragma: no cover - rechunked above
             encoded = encoded.combine_chunks()
         uniq = pl.DataFrame({name: pl.Series(encoded.dictionary, dtype=pl.String)})
         res = uniq.lazy().select(clean_text(pl.col(name)).alias(name)).select(exprs).collect()
-        # flags and counters that never fire need not be gathered
-        quiet = [c for c in res.columns if c.startswith(("__f_", "__c_"))
-                 and not res.get_column(c).any()]
-        res = res.drop(quiet)
+        res = _drop_quiet(res)  # and need not be gathered
         idx = pl.Series(encoded.indices).cast(pl.UInt32)
-        out = out.hstack(res[idx].get_columns())
-    return out
+        return res[idx].get_columns()
+
+    # the pieces are independent and their kernels (DuckDB's md5, Arrow's dictionary
+    # encoding, polars) release the GIL, so they run side by side on the machine's cores
+    tasks: list[Callable[[], list[pl.Series]]] = [run_direct] if direct else []
+    tasks += [partial(run_field, name, exprs) for name, exprs in by_field.items()]
+    columns = frame.select(keep).get_columns()
+    if len(tasks) > 1 and frame.height >= PARALLEL_MIN_ROWS:
+        with ThreadPoolExecutor(max_workers=min(len(tasks), os.cpu_count() or 1)) as pool:
+            for part in pool.map(lambda task: task(), tasks):
+                columns.extend(part)
+    else:
+        for task in tasks:
+            columns.extend(task())
+    return pl.DataFrame(columns)
+
+
+def _drop_quiet(res: pl.DataFrame) -> pl.DataFrame:
+    """Without the failure flags and counters that fire for no row."""
+    return res.drop([c for c in res.columns
+                     if c.startswith(("__f_", "__c_")) and not res.get_column(c).any()])
 
 
 def raw_rows_json(src: pl.DataFrame, idx: pl.Series) -> pl.Series:

@@ -197,6 +197,20 @@ def pandera_schema(table: Table) -> pap.DataFrameSchema:
     )
 
 
+def first_failure(schema: pap.DataFrameSchema, frame: pl.DataFrame) -> dict[str, Any] | None:
+    """Validate ``frame`` eagerly; the first failure case (``column``, ``check``,
+    ``failure_case``, ``index``) or None when it conforms. For values the project itself
+    declared or made, where one failure is enough to name the problem."""
+    import pandera.errors
+
+    try:
+        schema.validate(frame, lazy=True)
+    except pandera.errors.SchemaErrors as exc:
+        first: dict[str, Any] = exc.failure_cases.row(0, named=True)
+        return first
+    return None
+
+
 # ---------------------------------------------------------------------------- JSON / docs
 def column_record(col: Column) -> dict[str, Any]:
     """The machine-readable description of a column (``schema --format json|csv``)."""

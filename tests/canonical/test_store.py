@@ -109,3 +109,61 @@ def test_ledger_must_balance() -> None:
 def test_bad_site_id_is_refused(project: Project) -> None:
     with pytest.raises(Exception, match="invalid site id"):
         SubmissionWriter(project, "../etc", "x")
+
+
+def _patients(project: Project, sub: str, n: int) -> pl.DataFrame:
+    one = _patient_frame(project, sub)
+    return pl.concat([one] * n).with_columns(
+        pl.format("site_a-{}", pl.int_range(0, n)).alias("patient_id"),
+        pl.int_range(1, n + 1, dtype=pl.Int64).alias("source_row"))
+
+
+def test_large_tables_are_written_in_ordered_parts_and_read_back_whole(
+        project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
+    import cart_registry.canonical.store as store
+
+    monkeypatch.setattr(store, "PART_MIN_ROWS", 3)
+    monkeypatch.setattr(store.os, "cpu_count", lambda: 4)
+    w = SubmissionWriter(project, "site_a", "site_a-big")
+    w.write_table(project.standard().table("patient"), _patients(project, "site_a-big", 10))
+    w.commit({"received_at": "2023-07-01T00:00:00Z"})
+    part_dir = project.data_dir / "patient" / "site_id=site_a" / "submission_id=site_a-big"
+    assert [p.name for p in store.partition_files(part_dir)] == [f"part-{k}.parquet" for k in range(3)]
+    con = duckdb.connect()
+    attach_submission_views(con, project, list_submissions(project), include_catalog=False)
+    rows = con.execute("SELECT source_row FROM patient").fetchall()
+    assert [r[0] for r in rows] == list(range(1, 11))  # every row, in source order
+
+
+def test_a_background_write_is_replaced_by_a_later_write_of_the_table(
+        project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
+    import cart_registry.canonical.store as store
+
+    monkeypatch.setattr(store, "PART_MIN_ROWS", 3)
+    monkeypatch.setattr(store.os, "cpu_count", lambda: 4)
+    patient = project.standard().table("patient")
+    w = SubmissionWriter(project, "site_a", "site_a-re")
+    w.write_table(patient, _patients(project, "site_a-re", 12), background=True)
+    w.write_table(patient, _patients(project, "site_a-re", 2), background=True)  # fewer rows
+    w.commit({"received_at": "2023-07-01T00:00:00Z"})
+    part_dir = project.data_dir / "patient" / "site_id=site_a" / "submission_id=site_a-re"
+    assert [p.name for p in store.partition_files(part_dir)] == ["part-0.parquet"]
+    assert list_submissions(project)[0].manifest["tables"] == {"patient": 2}
+
+
+def test_a_failed_background_write_fails_the_commit_and_leaves_nothing(
+        project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
+    import cart_registry.canonical.store as store
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(store.pq, "write_table", broken)
+    w = SubmissionWriter(project, "site_a", "site_a-bad")
+    w.write_table(project.standard().table("patient"), _patients(project, "site_a-bad", 2),
+                  background=True)
+    with pytest.raises(OSError, match="disk full"):
+        w.commit({"received_at": "2023-07-01T00:00:00Z"})
+    assert list_submissions(project) == []
+    assert not w.stage.exists()
+    assert not (project.data_dir / "patient").exists()

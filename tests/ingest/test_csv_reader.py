@@ -126,3 +126,63 @@ def test_header_only_file_has_no_rows(tmp_path: Path) -> None:
     path.write_text("a,b\r\n", encoding="utf-8")
     out = read_csv_text(path, CsvFormat())
     assert out.rows_read == 0 and out.columns == ["a", "b"] and out.frame.height == 0
+
+
+# cells made of what breaks CSV readers: delimiters, quotes, line ends, blanks, non-ASCII;
+# quoted cells may hold anything, plain ones mostly safe text (a dangerous piece now and then)
+_safe = ["x", "7", " ", "é", "\ufeff", "\t", ""]
+_danger = [";", ",", '"', "\n", "\r"]
+_plain = st.lists(st.sampled_from(_safe * 6 + _danger), max_size=4).map("".join)
+_quoted = st.lists(st.sampled_from(_safe + _danger), max_size=4).map("".join)
+_cell = st.one_of(st.tuples(_plain, st.just("plain")), st.tuples(_quoted, st.just("quoted")))
+# mostly three cells a record, sometimes two or four (ragged), sometimes none (blank line)
+_record = st.sampled_from([3] * 8 + [0, 2, 4]).flatmap(
+    lambda n: st.lists(_cell, min_size=n, max_size=n))
+_records = st.tuples(st.lists(_record, max_size=8), st.sampled_from(["\n", "\r\n"])).map(
+    lambda t: [(r, t[1]) for r in t[0]])
+
+
+def _render(records: list[tuple[list[tuple[str, str]], str]], delimiter: str) -> str:
+    lines = []
+    for cells, end in records:
+        out = [('"' + text.replace('"', '""') + '"') if how == "quoted" else text
+               for text, how in cells]
+        lines.append(delimiter.join(out) + end)
+    return "".join(lines)
+
+
+@props(200)
+@given(records=_records, delimiter=st.sampled_from([",", ";"]),
+       encoding=st.sampled_from(["utf-8", "utf-8", "latin-1"]))
+def test_fast_paths_read_what_the_careful_path_reads(
+        tmp_path_factory: pytest.TempPathFactory,
+        records: list[tuple[list[tuple[str, str]], str]], delimiter: str, encoding: str) -> None:
+    """Differential: whatever path accepts a file (polars for UTF-8, DuckDB for Latin-1 and
+    what polars refuses), cells, rows and broken rows are those of Python's csv module; a
+    file one path refuses, the other refuses too."""
+    import cart_registry.readers.csv_reader as reader
+
+    path = tmp_path_factory.mktemp("diff") / "d.csv"
+    text = f"a{delimiter}b{delimiter}c\n{_render(records, delimiter)}"
+    path.write_bytes(text.encode(encoding, errors="replace"))
+    fmt = CsvFormat(delimiter=delimiter, encoding=encoding)
+    outcomes = []
+    for careful in (False, True):
+        try:
+            out = read_csv_text(path, fmt, careful=careful)
+        except InputError as exc:
+            outcomes.append(("refused", str(exc)))
+            continue
+        outcomes.append(("read", out.frame.select("a", "b", "c", ROW_COL).rows(),
+                         [(b["row"], b["raw"]) for b in out.broken], out.rows_read))
+    assert outcomes[0] == outcomes[1]
+    if encoding == "utf-8" and reader._polars_read(path, ["a", "b", "c"], fmt) is not None:
+        _FAST_ACCEPTED.append(path.read_text(encoding="utf-8"))
+
+
+_FAST_ACCEPTED: list[str] = []
+
+
+def test_the_differential_test_reaches_the_polars_path() -> None:
+    # runs after the property test (file order): the first fast path took part of its files
+    assert len(_FAST_ACCEPTED) >= 20, len(_FAST_ACCEPTED)

@@ -1,0 +1,56 @@
+"""Conformance: site values are checked row by row, engine-made provenance once per value."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+
+from cart_registry.errors import ProjectError
+from cart_registry.ingest.conform import PER_FILE_COLUMNS, conform_table
+from cart_registry.mapping.apply import INDEX_COL
+from tests.standard.test_standard import STANDARD, one_row
+
+
+def _no_raw(rows: pl.DataFrame) -> pl.Series:
+    return pl.Series("raw_row", [None] * rows.height, dtype=pl.String)
+
+
+def _frame(table_name: str, n: int, **override: object) -> pl.DataFrame:
+    table = STANDARD.table(table_name)
+    rows = pl.concat([one_row(table, **override)] * n)
+    # distinct primary keys, so that only the checks under test can fire
+    key = table.primary_key[0]
+    rows = rows.with_columns((pl.col(key) + pl.int_range(0, n).cast(pl.String)).alias(key))
+    return rows.with_columns(pl.int_range(0, n, dtype=pl.UInt32).alias(INDEX_COL))
+
+
+def test_a_bad_site_value_quarantines_its_row_only() -> None:
+    table = STANDARD.table("disease_assessment")
+    frame = _frame("disease_assessment", 4)
+    frame = frame.with_columns(
+        pl.when(pl.int_range(0, 4) == 2).then(pl.lit("not_a_code")).otherwise(pl.col("specimen"))
+        .alias("specimen"))
+    good, issues = conform_table(table, frame, _no_raw)
+    assert good.height == 3 and issues.height == 1
+    row = issues.row(0, named=True)
+    assert (row["target_column"], row["value"], row["reason_code"]) == ("specimen", "not_a_code",
+                                                                          "isin")
+
+
+@pytest.mark.parametrize("column", PER_FILE_COLUMNS)
+def test_a_bad_provenance_value_is_an_engine_bug_not_a_data_issue(column: str) -> None:
+    table = STANDARD.table("disease_assessment")
+    frame = _frame("disease_assessment", 3)
+    if column in ("site_id", "source_sha256"):  # the patterned ones
+        frame = frame.with_columns(pl.lit("!! bad").alias(column))
+    else:
+        frame = frame.with_columns(pl.lit(None, dtype=pl.String).alias(column))
+    with pytest.raises(ProjectError, match=f"provenance column {column} fails .*bug"):
+        conform_table(table, frame, _no_raw)
+
+
+def test_every_per_file_column_is_a_provenance_column_of_every_table() -> None:
+    for table in STANDARD:
+        if table.name in ("site", "car_construct"):
+            continue
+        assert set(PER_FILE_COLUMNS) <= set(table.column_names), table.name
