@@ -173,3 +173,26 @@ def test_ingest_issues_carry_reason_codes(tmp_path: Path, fhir_project: Path) ->
                    ["source_row"].to_list())
     assert lines == [2, 3]
     assert res.tables["follow_up"] == 1 and res.totals["rows_quarantined"] == 2
+
+
+def test_a_partial_birth_date_is_imputed_and_counted(tmp_path: Path, fhir_project: Path) -> None:
+    from cart_registry.canonical.store import partition_dir
+    from cart_registry.fhir import ingest_fhir_submission
+
+    folder = tmp_path / "bulk"
+    write_ndjson(folder, "Patient.ndjson", [
+        patient("p1"), {**patient("p2"), "birthDate": "2012-04"},
+        {**patient("p3"), "birthDate": "2011"}])
+    project = Project.find(fhir_project)
+    res = ingest_fhir_submission(project, folder, "site_fhir", received_at="2024-01-01T00:00:00Z")
+    assert res.ok and res.tables["patient"] == 3 and res.totals["rows_quarantined"] == 0
+    rows = pl.read_parquet(partition_dir(project.data_dir, "patient", "site_fhir",
+                                         res.submission_id) / "part-0.parquet")
+    got = dict(zip(rows["patient_id"].to_list(), rows["birth_date"].cast(pl.String).to_list(),
+                   strict=True))
+    assert got == {"site_fhir-p1": "2012-04-05", "site_fhir-p2": "2012-04-15",
+                   "site_fhir-p3": "2011-07-01"}
+    manifest = json.loads(Path(res.manifest_path).read_text(encoding="utf-8"))
+    (entry,) = [e for e in manifest["lineage"]
+                if e["table"] == "patient" and e["column"] == "birth_date"]
+    assert entry["counts"] == {"imputed_day": 1, "imputed_month_and_day": 1}
