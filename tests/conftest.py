@@ -11,6 +11,20 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED = REPO_ROOT.parent / "shared"
 
 
+def copy_site_mapping(site: str, mappings: Path) -> None:
+    """Copy the repository's mapping folder of ``site`` into ``mappings/``, with the folder
+    its site.yaml ``extends`` (the sample FHIR site uses fhir_default)."""
+    import shutil
+
+    import yaml
+
+    src = REPO_ROOT / "mappings" / site
+    shutil.copytree(src, mappings / site)
+    base = (yaml.safe_load((src / "site.yaml").read_text(encoding="utf-8")) or {}).get("extends")
+    if base and not (mappings / base).exists():
+        shutil.copytree(REPO_ROOT / "mappings" / base, mappings / base)
+
+
 def shared_path(*parts: str) -> Path:
     """Path under ``../shared``; skips the calling test with a reason when it is absent."""
     path = SHARED.joinpath(*parts)

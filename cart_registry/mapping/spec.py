@@ -186,6 +186,11 @@ class SiteFile(_Model):
 
     spec_version: Literal[1] = Field(default=1, description="Version of this file format.")
     mapping_version: str = Field(description="The site mapping's own version label.")
+    extends: str | None = Field(
+        default=None, pattern=r"^[a-z][a-z0-9_]{1,63}$",
+        description="A folder of table files under mappings/ (e.g. fhir_default) whose files "
+        "this site uses for every table it has no file of its own for.",
+    )
     site: SiteRow
     reader: ReaderSpec
     defaults: DefaultsSpec = Field(default_factory=DefaultsSpec)
@@ -417,12 +422,23 @@ def load_site_mapping(folder: Path, *, site_id: str | None = None,
                           f"the folder name {folder.name!r}")
     digests = {SITE_FILE: hashlib.sha256(site_path.read_bytes()).hexdigest()}
     tables: dict[str, TableMapping] = {}
-    for path in sorted(folder.glob("*.y*ml")):
-        if path.name == SITE_FILE:
-            continue
-        if path.suffix not in (".yaml", ".yml"):
-            continue
-        src = load_yaml(path, display=f"{folder.name}/{path.name}")
+    files = {p.stem: p for p in _table_files(folder)}  # by table
+    if site.extends is not None:
+        base = folder.parent / site.extends
+        if site.extends == folder.name or not base.is_dir() or (base / SITE_FILE).is_file():
+            others = sorted(p.name for p in folder.parent.iterdir()
+                            if p.is_dir() and not (p / SITE_FILE).is_file())
+            why = ("a site cannot extend itself" if site.extends == folder.name else
+                   f"mappings/{site.extends}/ is a site (it has a site.yaml); extend a folder "
+                   "of table files such as fhir_default" if (base / SITE_FILE).is_file() else
+                   f"no folder mappings/{site.extends}/" + suggest(site.extends, others))
+            raise ConfigError(f"{site_src.where(['extends'])}: extends: {why}")
+        for path in _table_files(base):
+            files.setdefault(path.stem, path)  # the site's own file wins
+    for name in sorted(files):
+        path = files[name]
+        inherited = path.parent != folder
+        src = load_yaml(path, display=f"{path.parent.name}/{path.name}")
         spec = _validate(src, TableFile)
         if table_names is not None and spec.table not in table_names:
             raise ConfigError(f"{src.where(['table'])}: unknown canonical table {spec.table!r}"
@@ -435,7 +451,9 @@ def load_site_mapping(folder: Path, *, site_id: str | None = None,
         if dupes:
             raise ConfigError(f"{src.name}: duplicate rule id(s) {dupes}")
         tables[spec.table] = TableMapping(spec, src)
-        digests[path.name] = hashlib.sha256(path.read_bytes()).hexdigest()
+        # an inherited file is named with its folder: the digest changes when it does
+        digests[f"{path.parent.name}/{path.name}" if inherited else path.name] = \
+            hashlib.sha256(path.read_bytes()).hexdigest()
     value_sets, vs_digests = load_value_sets(folder.parent / "value_sets")
     used_sets = {
         vs for t in tables.values() for r in t.spec.rules for c in r.columns.values()
@@ -448,6 +466,12 @@ def load_site_mapping(folder: Path, *, site_id: str | None = None,
         digests[f"value_sets/{name}.yaml"] = vs_digests[f"value_sets/{name}.yaml"]
     return SiteMapping(sid, folder, site, site_src, tables, digests,
                        {k: v for k, v in value_sets.items() if k in used_sets})
+
+
+def _table_files(folder: Path) -> list[Path]:
+    """The table mapping files of a folder (every YAML file but site.yaml)."""
+    return [p for p in sorted(folder.glob("*.y*ml"))
+            if p.name != SITE_FILE and p.suffix in (".yaml", ".yml")]
 
 
 def _value_sets_used(rule: Any) -> list[str]:

@@ -15,6 +15,7 @@ import yaml
 
 from cart_registry.deid.keys import SiteKey
 from cart_registry.project import Project
+from tests.conftest import copy_site_mapping
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE = REPO / "sample_exports"
@@ -65,7 +66,7 @@ def make_project(root: Path, *, policy: str = "per_patient_shift",
     for name in ("registry.yaml", "constructs.yaml"):
         shutil.copy(REPO / "mappings" / name, root / "mappings" / name)
     for site in SITES:
-        shutil.copytree(REPO / "mappings" / site, root / "mappings" / site)
+        copy_site_mapping(site, root / "mappings")
     project = Project.find(root)
     if policy != "none":
         for site in sites:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, copy_site_mapping
 
 
 @pytest.fixture(scope="session")
@@ -31,7 +31,7 @@ def make_project(root: Path, sites: tuple[str, ...] = ("site_fhir",)) -> Path:
     for name in ("registry.yaml", "constructs.yaml"):
         shutil.copy(REPO_ROOT / "mappings" / name, maps / name)
     for site in sites:
-        shutil.copytree(REPO_ROOT / "mappings" / site, maps / site)
+        copy_site_mapping(site, maps)
     return root
 
 

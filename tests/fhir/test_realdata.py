@@ -78,12 +78,12 @@ def test_real_files_ingest_with_a_balanced_ledger(name: str, tmp_path: Path) -> 
 
     folder = shared_path("realdata", name)
     root = make_project(tmp_path / "project", sites=())
+    shutil.copytree(REPO_ROOT / "mappings" / "fhir_default", root / "mappings" / "fhir_default")
     site = root / "mappings" / "site_real"
-    shutil.copytree(REPO_ROOT / "mappings" / "fhir_default", site,
-                    ignore=shutil.ignore_patterns("*.md"))
+    site.mkdir()
     text = (REPO_ROOT / "mappings" / "site_fhir" / "site.yaml").read_text(encoding="utf-8")
     (site / "site.yaml").write_text(text.replace("site_id: site_fhir", "site_id: site_real"),
-                                    encoding="utf-8")
+                                    encoding="utf-8")  # extends fhir_default, no own tables
     result = ingest_fhir_submission(Project.find(root), folder, "site_real",
                                     received_at="2024-01-01T00:00:00Z")
     assert result.ok

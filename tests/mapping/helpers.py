@@ -12,6 +12,7 @@ import polars as pl
 from cart_registry.mapping.context import SiteSettings, SourceContext
 from cart_registry.mapping.ops import Defaults
 from cart_registry.project import Project
+from tests.conftest import copy_site_mapping
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE = REPO / "sample_exports"
@@ -25,7 +26,7 @@ def make_project(root: Path, sites: tuple[str, ...] = ("site_redcap", "site_edc"
         if src.is_file():
             shutil.copy(src, root / "mappings" / name)
     for site in sites:
-        shutil.copytree(REPO / "mappings" / site, root / "mappings" / site)
+        copy_site_mapping(site, root / "mappings")
     return Project.find(root)
 
 
