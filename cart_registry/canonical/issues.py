@@ -2,7 +2,8 @@
 
 One table, one shape, for CSV, REDCap and FHIR alike, so that the validation report treats
 them the same way. ``action`` says what happened to the data: the whole row was quarantined,
-or the cell was set to null and the row kept.
+the cell was set to null and the row kept, or nothing (``reported``: a finding about the
+file's own wrapping, such as a Bundle's type or fullUrl, that leaves every row in).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import pyarrow as pa
 
 ISSUE_TABLE = "_ingest_issue"
 
-ACTIONS = ("row_quarantined", "cell_nulled", "row_ignored")
+ACTIONS = ("row_quarantined", "cell_nulled", "row_ignored", "reported")
 
 ISSUE_SCHEMA = pa.schema(
     [

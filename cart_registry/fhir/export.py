@@ -108,16 +108,32 @@ class FhirRead:
 
     def broken(self) -> list[dict[str, Any]]:
         """Quarantined rows as the ingest engine's reader issues (one per problem)."""
-        return [{
-            "source_file": p.file,
-            "row": int(p.row or 0),
-            "source_key": p.key,
-            "source_field": p.path,
-            "value": p.value,
-            "reason_code": p.reason_code,
-            "reason": p.message if p.path is None else f"{p.path}: {p.message}",
-            "raw": p.extra.get("raw"),
-        } for p in self.problems]
+        return [_reader_issue(p, int(p.row or 0)) for p in self.problems]
+
+    def notices(self) -> list[dict[str, Any]]:
+        """Problems of a Bundle's own elements as reader issues that change no data: the
+        entries stay in; the issue is reported (``bundle_shell``) so that the site still
+        hears that its Bundle breaks FHIR's rules."""
+        return [dict(_reader_issue(p, p.row), reason_code=BUNDLE_SHELL,
+                     reason=f"{p.reason_code}: " + _reader_issue(p, p.row)["reason"])
+                for p in self.warnings]
+
+
+#: reason code of a problem in a Bundle's own elements (reported; no entry is quarantined)
+BUNDLE_SHELL = "bundle_shell"
+
+
+def _reader_issue(p: Problem, row: int | None) -> dict[str, Any]:
+    return {
+        "source_file": p.file,
+        "row": row,
+        "source_key": p.key,
+        "source_field": p.path,
+        "value": p.value,
+        "reason_code": p.reason_code,
+        "reason": p.message if p.path is None else f"{p.path}: {p.message}",
+        "raw": p.extra.get("raw"),
+    }
 
 
 def list_files(export_dir: Path, form: str) -> list[Path]:

@@ -34,7 +34,8 @@ def read_site(mapping: SiteMapping, export_dir: Path, workdir: Path) -> Submissi
     from cart_registry.ingest.sources import SubmissionSources
 
     read = read_export(export_dir, options_of(mapping))
-    return SubmissionSources.from_tables(read.source_tables(), broken=read.broken())
+    return SubmissionSources.from_tables(read.source_tables(), broken=read.broken(),
+                                         notices=read.notices())
 
 
 def ingest_fhir_submission(

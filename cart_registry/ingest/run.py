@@ -129,30 +129,32 @@ def map_submission(
 
 
 def reader_issues(sources: SubmissionSources, prov: Provenance) -> pl.DataFrame:
-    """Rows a reader could not split (ragged rows): quarantined with their raw text."""
+    """Rows a reader could not split or parse (quarantined with their raw text), and what
+    it reports without setting rows aside (``reported``)."""
     import polars as pl
 
     from cart_registry.mapping.apply import empty_issues
 
-    if not sources.broken:
+    found = [(x, "row_quarantined") for x in sources.broken] + [
+        (x, "reported") for x in sources.notices]
+    if not found:
         return empty_issues()
-    b = sources.broken
     return pl.DataFrame({
-        "site_id": [prov.site_id] * len(b),
-        "submission_id": [prov.submission_id] * len(b),
-        "source_file": [x["source_file"] for x in b],
-        "source_sha256": [prov.sha256.get(x["source_file"]) for x in b],
-        "source_row": [int(x["row"]) for x in b],
-        "source_key": [None] * len(b),
-        "source_field": [None] * len(b),
-        "target_table": [None] * len(b),
-        "target_column": [None] * len(b),
-        "value": [None] * len(b),
-        "reason_code": [x["reason_code"] for x in b],
-        "reason": [x["reason"] for x in b],
-        "action": ["row_quarantined"] * len(b),
-        "mapping_rule": [None] * len(b),
-        "raw_row": [x.get("raw") for x in b],
+        "site_id": [prov.site_id] * len(found),
+        "submission_id": [prov.submission_id] * len(found),
+        "source_file": [x["source_file"] for x, _ in found],
+        "source_sha256": [prov.sha256.get(x["source_file"]) for x, _ in found],
+        "source_row": [None if x.get("row") is None else int(x["row"]) for x, _ in found],
+        "source_key": [x.get("source_key") for x, _ in found],
+        "source_field": [x.get("source_field") for x, _ in found],
+        "target_table": [None] * len(found),
+        "target_column": [None] * len(found),
+        "value": [x.get("value") for x, _ in found],
+        "reason_code": [x["reason_code"] for x, _ in found],
+        "reason": [x["reason"] for x, _ in found],
+        "action": [action for _, action in found],
+        "mapping_rule": [None] * len(found),
+        "raw_row": [x.get("raw") if action == "row_quarantined" else None for x, action in found],
     }, schema=empty_issues().schema)
 
 

@@ -58,6 +58,9 @@ class SubmissionSources:
     #: encoding used per file (what 'detect' found)
     encodings: dict[str, str] = field(default_factory=dict)
     dictionary: RedcapDictionary | None = None
+    #: problems a reader reports without setting any row aside (same keys as ``broken``;
+    #: ``row`` may be None for a file-level finding): issues with action ``reported``
+    notices: list[dict[str, Any]] = field(default_factory=list)
 
     @classmethod
     def from_tables(cls, tables: Iterable[SourceTable], **extra: Any) -> SubmissionSources:

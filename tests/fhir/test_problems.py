@@ -196,3 +196,49 @@ def test_a_partial_birth_date_is_imputed_and_counted(tmp_path: Path, fhir_projec
     (entry,) = [e for e in manifest["lineage"]
                 if e["table"] == "patient" and e["column"] == "birth_date"]
     assert entry["counts"] == {"imputed_day": 1, "imputed_month_and_day": 1}
+
+
+def test_bundle_shell_problems_are_reported_without_quarantining_entries(
+        tmp_path: Path, fhir_project: Path) -> None:
+    from cart_registry.canonical.store import partition_dir
+    from cart_registry.fhir import ingest_fhir_submission
+
+    bundle = {"resourceType": "Bundle", "id": "b1", "type": "collection", "entry": [
+        {"fullUrl": "Patient/p1", "resource": patient("p1")},          # not an absolute URL
+        {"fullUrl": "urn:uuid:8f0e6b1e-0000-4000-8000-000000000002",
+         "resource": last_contact("lc1", "Patient/p1")},
+    ]}
+    folder = tmp_path / "bundles"
+    folder.mkdir()
+    (folder / "b.json").write_text(json.dumps(bundle), encoding="utf-8")
+    project = Project.find(fhir_project)
+    res = ingest_fhir_submission(project, folder, "site_fhir", received_at="2024-01-01T00:00:00Z")
+    assert res.ok and res.tables["patient"] == 1 and res.tables["follow_up"] == 1
+    assert res.totals["rows_quarantined"] == 0
+    assert res.issues_by_action == {"reported": 1}
+    issues = pl.read_parquet(partition_dir(project.data_dir, "_ingest_issue", "site_fhir",
+                                           res.submission_id) / "part-0.parquet")
+    (row,) = issues.rows(named=True)
+    assert (row["source_file"], row["source_row"], row["source_field"], row["value"],
+            row["reason_code"], row["action"], row["raw_row"]) == (
+        "b.json", 0, "Bundle.entry[0].fullUrl", "Patient/p1", "bundle_shell", "reported", None)
+    assert row["reason"].startswith("bundle_structure: Bundle.entry[0].fullUrl: ")
+
+
+def test_quarantined_resources_carry_their_id_and_element_path(
+        tmp_path: Path, fhir_project: Path) -> None:
+    from cart_registry.canonical.store import partition_dir
+    from cart_registry.fhir import ingest_fhir_submission
+
+    folder = tmp_path / "bulk"
+    write_ndjson(folder, "Patient.ndjson", [patient("p1")])
+    write_ndjson(folder, "Observation.ndjson", [last_contact("lc2", "Patient/p9")])
+    project = Project.find(fhir_project)
+    res = ingest_fhir_submission(project, folder, "site_fhir", received_at="2024-01-01T00:00:00Z")
+    issues = pl.read_parquet(partition_dir(project.data_dir, "_ingest_issue", "site_fhir",
+                                           res.submission_id) / "part-0.parquet")
+    (row,) = issues.rows(named=True)
+    assert (row["source_file"], row["source_row"], row["source_key"], row["source_field"],
+            row["value"], row["action"]) == (
+        "Observation.ndjson", 1, "Observation/lc2", "Observation.subject.reference",
+        "Patient/p9", "row_quarantined")

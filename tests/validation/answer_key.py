@@ -69,8 +69,9 @@ def matches(issue: dict[str, Any], key: KeyRow, tags: dict[str, tuple[str, ...]]
 
     A row-level issue (a line that cannot be split into fields, a resource that cannot be
     parsed or resolved) has no field, and a row-level defect may name none: then the field
-    cannot disagree and site, record and rule decide. A file that cannot be parsed at all
-    names no record, so its file decides.
+    cannot disagree and site, record and rule decide. An issue may name an element inside
+    the defect's (``Observation.subject.reference`` for ``Observation.subject``). A file that
+    cannot be parsed at all names no record, so its file decides.
     """
     fields = fields_of(issue)
     records = records_of(issue)
@@ -80,7 +81,9 @@ def matches(issue: dict[str, Any], key: KeyRow, tags: dict[str, tuple[str, ...]]
         issue["site_id"] == key.site_id
         and key.rule in tags.get(issue["rule"]["id"], ())
         and (key.record in records or whole_file)
-        and (not key.field or not fields or norm_field(key.field) in fields)
+        and (not key.field or not fields
+             or any(f == want or f.startswith(want + ".") for want in [norm_field(key.field)]
+                    for f in fields))
     )
 
 
