@@ -105,3 +105,25 @@ def atomic_dir(dest: Path) -> Iterator[Path]:
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def advisory_lock(folder: Path, *, exclusive: bool) -> Iterator[None]:
+    """Hold an advisory lock on a folder (``flock`` on the folder itself, so no lock file
+    is left behind): shared by any number of holders, or exclusive; between processes and
+    between threads alike (each call opens the folder anew). Where ``fcntl`` does not exist
+    (Windows) it does not lock."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        yield
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        try:
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)

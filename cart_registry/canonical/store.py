@@ -12,10 +12,13 @@ hive_partitioning=true)``, Spark and ``pyarrow.dataset(..., partitioning='hive')
 directly. A submission exists only once its manifest exists: everything is first written to a
 staging folder, partitions are renamed into place, and the manifest is renamed in last. A
 crash before that leaves staging debris that ``clean_incomplete`` removes on the next run.
+Ingests hold a shared lock on the registry folder and the cleanup an exclusive one, so a
+cleanup never removes the staging, ledger or partitions of an ingest that is still running.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -31,7 +34,7 @@ import pyarrow.parquet as pq
 
 from cart_registry.canonical.issues import ISSUE_SCHEMA, ISSUE_TABLE
 from cart_registry.errors import ProjectError
-from cart_registry.fsutil import write_text_atomic
+from cart_registry.fsutil import advisory_lock, write_text_atomic
 from cart_registry.project import Project, check_site_id
 from cart_registry.readers.base import SourceFileInfo
 from cart_registry.standard import Table
@@ -238,12 +241,27 @@ def get_submission(project: Project, site_id: str, submission_id: str) -> Submis
     raise ProjectError(f"no complete submission {submission_id!r} for site {site_id!r}")
 
 
+def registry_lock(project: Project, *, exclusive: bool) -> contextlib.AbstractContextManager[None]:
+    """The registry folder's write lock. Every ingest holds it shared from its first scratch
+    file to its manifest, so that a cleanup (exclusive) never mistakes the staging folder,
+    ledger or partitions of an ingest still running for debris, however many ingests run at
+    once."""
+    project.registry_dir.mkdir(parents=True, exist_ok=True)
+    return advisory_lock(project.registry_dir, exclusive=exclusive)
+
+
 def clean_incomplete(project: Project) -> list[Path]:
-    """Remove staging debris and partitions whose submission has no manifest."""
+    """Remove staging debris and partitions whose submission has no manifest; waits for
+    ingests in progress to finish first."""
+    if not project.registry_dir.is_dir():
+        return []
+    with registry_lock(project, exclusive=True):
+        return _clean_incomplete(project)
+
+
+def _clean_incomplete(project: Project) -> list[Path]:
     removed: list[Path] = []
     reg = project.registry_dir
-    if not reg.is_dir():
-        return removed
     # .stage-*: a writer's staging folder; .ingest-*: an ingest's scratch folder (reader
     # transcodes); both are left behind by a process killed half-way
     for stage in [*reg.glob(".stage-*"), *reg.glob(".ingest-*")]:

@@ -223,6 +223,15 @@ def ingest_submission(
     reproducible tests. Raises ``ConfigError`` for mapping problems, ``InputError`` for files
     that cannot be read; data problems in rows or cells become ingest issues instead.
     """
+    from cart_registry.canonical.store import registry_lock
+
+    project.registry_dir.mkdir(parents=True, exist_ok=True)
+    with registry_lock(project, exclusive=False):
+        return _ingest_submission(project, export_dir, site_id, received_at)
+
+
+def _ingest_submission(project: Project, export_dir: str | Path, site_id: str,
+                       received_at: dt.datetime | str | None) -> IngestResult:
     import polars as pl
 
     from cart_registry.canonical.issues import ISSUE_SCHEMA

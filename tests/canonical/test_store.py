@@ -167,3 +167,42 @@ def test_a_failed_background_write_fails_the_commit_and_leaves_nothing(
     assert list_submissions(project) == []
     assert not w.stage.exists()
     assert not (project.data_dir / "patient").exists()
+
+
+def test_cleanup_waits_for_an_ingest_in_progress(project: Project) -> None:
+    """An ingest holds the registry lock shared from its scratch folder to its manifest: a
+    cleanup started meanwhile (another `run`) waits instead of deleting its staging."""
+    import threading
+
+    from cart_registry.canonical.store import registry_lock
+
+    w = SubmissionWriter(project, "site_a", "site_a-live")
+    w.write_table(project.standard().table("patient"), _patient_frame(project, "site_a-live"))
+    holding, release = threading.Event(), threading.Event()
+
+    def ingest_in_progress() -> None:
+        with registry_lock(project, exclusive=False):
+            holding.set()
+            release.wait(10)
+
+    ingest = threading.Thread(target=ingest_in_progress)
+    ingest.start()
+    assert holding.wait(10)
+    removed: list[list[Path]] = []
+    cleanup = threading.Thread(target=lambda: removed.append(clean_incomplete(project)))
+    cleanup.start()
+    cleanup.join(0.5)
+    assert cleanup.is_alive() and w.stage.exists()  # waiting, nothing deleted
+    w.commit({"received_at": "2023-07-01T00:00:00Z"})
+    release.set()
+    ingest.join(10)
+    cleanup.join(10)
+    assert removed == [[]]  # the committed submission is not debris
+    assert [r.submission_id for r in list_submissions(project)] == ["site_a-live"]
+
+
+def test_concurrent_ingests_share_the_lock(project: Project) -> None:
+    from cart_registry.canonical.store import registry_lock
+
+    with registry_lock(project, exclusive=False), registry_lock(project, exclusive=False):
+        pass  # a second shared holder does not wait for the first
