@@ -114,9 +114,12 @@ class FhirRead:
         """Problems of a Bundle's own elements as reader issues that change no data: the
         entries stay in; the issue is reported (``bundle_shell``) so that the site still
         hears that its Bundle breaks FHIR's rules."""
-        return [dict(_reader_issue(p, p.row), reason_code=BUNDLE_SHELL,
-                     reason=f"{p.reason_code}: " + _reader_issue(p, p.row)["reason"])
-                for p in self.warnings]
+        out = []
+        for p in self.warnings:
+            issue = _reader_issue(p, p.row)
+            out.append(dict(issue, reason_code=BUNDLE_SHELL,
+                            reason=f"{p.reason_code}: {issue['reason']}"))
+        return out
 
 
 #: reason code of a problem in a Bundle's own elements (reported; no entry is quarantined)

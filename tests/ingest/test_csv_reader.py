@@ -160,8 +160,6 @@ def test_fast_paths_read_what_the_careful_path_reads(
     """Differential: whatever path accepts a file (polars for UTF-8, DuckDB for Latin-1 and
     what polars refuses), cells, rows and broken rows are those of Python's csv module; a
     file one path refuses, the other refuses too."""
-    import cart_registry.readers.csv_reader as reader
-
     path = tmp_path_factory.mktemp("diff") / "d.csv"
     text = f"a{delimiter}b{delimiter}c\n{_render(records, delimiter)}"
     path.write_bytes(text.encode(encoding, errors="replace"))
@@ -176,13 +174,41 @@ def test_fast_paths_read_what_the_careful_path_reads(
         outcomes.append(("read", out.frame.select("a", "b", "c", ROW_COL).rows(),
                          [(b["row"], b["raw"]) for b in out.broken], out.rows_read))
     assert outcomes[0] == outcomes[1]
-    if encoding == "utf-8" and reader._polars_read(path, ["a", "b", "c"], fmt) is not None:
-        _FAST_ACCEPTED.append(path.read_text(encoding="utf-8"))
 
 
-_FAST_ACCEPTED: list[str] = []
+# files the polars path must take (the differential test above then covers their cells) and
+# files it must hand on, each for the reason the module docstring gives
+_POLARS_TAKES = [
+    b'a,b,c\n1,2,3\n',
+    b'a,b,c\r\n1,"x,y",3\r\n4,,\r\n',           # quoted delimiter, CRLF, empty cells
+    b'a,b,c\n"",""" q",3\n"two\nlines",5,6',       # quoted empty, escaped quote, quoted newline
+    b'a,"b,1",c\n1,2,3\n',                          # a delimiter inside a quoted header name
+]
+_POLARS_HANDS_ON = [
+    b'a,b,c\n1,2\n',            # missing field (polars pads it)
+    b'a,b,c\n1,2,3\n\n4,5,6\n',  # blank line (polars returns it as a record)
+    b'a,b,c\n1,2,3,\n',         # surplus empty field
+    b'a,b,c\n1\r,2,3\n',        # bare carriage return
+]
 
 
-def test_the_differential_test_reaches_the_polars_path() -> None:
-    # runs after the property test (file order): the first fast path took part of its files
-    assert len(_FAST_ACCEPTED) >= 20, len(_FAST_ACCEPTED)
+@pytest.mark.parametrize("data", _POLARS_TAKES)
+def test_the_polars_path_takes_well_formed_files(tmp_path: Path, data: bytes) -> None:
+    import cart_registry.readers.csv_reader as reader
+
+    path = tmp_path / "t.csv"
+    path.write_bytes(data)
+    names = reader.read_csv_text(path, CsvFormat(), careful=True).columns
+    fast = reader._polars_read(path, names, CsvFormat())
+    assert fast is not None
+    careful = read_csv_text(path, CsvFormat(), careful=True).frame.select(names)
+    assert fast.rows() == careful.rows()
+
+
+@pytest.mark.parametrize("data", _POLARS_HANDS_ON)
+def test_the_polars_path_hands_on_what_it_would_misread(tmp_path: Path, data: bytes) -> None:
+    import cart_registry.readers.csv_reader as reader
+
+    path = tmp_path / "t.csv"
+    path.write_bytes(data)
+    assert reader._polars_read(path, ["a", "b", "c"], CsvFormat()) is None
