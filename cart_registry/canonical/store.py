@@ -46,7 +46,10 @@ if TYPE_CHECKING:
 
 PARTITION_COLS = ("site_id", "submission_id")
 MANIFEST = "manifest.json"
-PARQUET_OPTS: dict[str, Any] = {"compression": "zstd"}
+#: the declared Arrow schema (with its metadata) goes in the files' key-value metadata, not
+#: as the stored Arrow schema: text is encoded from string views, and a stored schema would
+#: make every Arrow reader return views instead of the declared ``string``
+PARQUET_OPTS: dict[str, Any] = {"compression": "zstd", "store_schema": False}
 #: a table is written as several part files, encoded in parallel, from this many rows a part
 PART_MIN_ROWS = 250_000
 
@@ -65,6 +68,38 @@ def file_schema(table: Table) -> pa.Schema:
     """Arrow schema of the files on disk: the table's schema less the partition columns."""
     full = arrow_schema(table)
     return pa.schema([f for f in full if f.name not in PARTITION_COLS], metadata=full.metadata)
+
+
+def _view_type(t: pa.DataType) -> pa.DataType:
+    if t == pa.string():
+        return pa.string_view()
+    if pa.types.is_list(t) and t.value_type == pa.string():
+        return pa.list_(pa.string_view())
+    return t
+
+
+def encodable(data: pl.DataFrame | pa.Table, schema: pa.Schema) -> pa.Table:
+    """``data`` as an Arrow table of ``schema``'s columns and types, ready to encode.
+
+    A polars frame keeps its text as string views (no copy of the text: the conversion to
+    ``string`` copied every value twice, and doubled the memory of a large submission); the
+    cast still refuses a null in a non-nullable column.
+    """
+    if isinstance(data, pa.Table):
+        return data.select(schema.names).cast(schema)
+    import polars as pl
+
+    views = pa.schema([f.with_type(_view_type(f.type)) for f in schema])
+    return data.select(schema.names).to_arrow(compat_level=pl.CompatLevel.newest()).cast(views)
+
+
+def write_parquet(table: pa.Table, path: Path, schema: pa.Schema) -> None:
+    """One zstd Parquet file; readers see ``schema``'s types and its metadata."""
+    with pq.ParquetWriter(path, table.schema, **PARQUET_OPTS) as writer:
+        writer.write_table(table)
+        if schema.metadata:
+            writer.add_key_value_metadata(
+                {k.decode(): v.decode() for k, v in schema.metadata.items()})
 
 
 def partition_dir(root: Path, table: str, site_id: str, submission_id: str) -> Path:
@@ -145,9 +180,7 @@ class SubmissionWriter:
 
         def write_part(k: int) -> None:
             piece = data.slice(k * step, step) if parts > 1 else data
-            table = piece if isinstance(piece, pa.Table) else piece.to_arrow()
-            table = table.select(schema.names).cast(schema)
-            pq.write_table(table, dest / f"part-{k}.parquet", **PARQUET_OPTS)
+            write_parquet(encodable(piece, schema), dest / f"part-{k}.parquet", schema)
 
         if parts == 1:
             write_part(0)

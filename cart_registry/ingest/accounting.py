@@ -69,7 +69,8 @@ def build_ledger(
 
     sha = {f.path: f.sha256 for f in sources.files}
     ledger = Ledger()
-    mapped_parts = [rows_by_file(f, "source_file", "source_row") for f in written.values()]
+    written_rows = {t: rows_by_file(f, "source_file", "source_row") for t, f in written.items()}
+    mapped_parts = list(written_rows.values())
     quarantined_parts = [rows_by_file(
         issues.filter(pl.col("action") == "row_quarantined"), "source_file", "source_row")]
     used_list = list(used)
@@ -109,8 +110,8 @@ def build_ledger(
     for path, reasons in sources.rows_ignored.items():
         for reason, k in sorted(reasons.items()):
             ledger.entry(path, sha.get(path, "")).ignore(reason, k)
-    for table, frame in written.items():
-        for path, rows in rows_by_file(frame, "source_file", "source_row").items():
+    for table, by_file in written_rows.items():
+        for path, rows in by_file.items():
             if path in ledger.entries and rows.size:
                 ledger.entries[path].canonical_rows[table] = int(rows.size)
     return ledger

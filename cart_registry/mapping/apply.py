@@ -185,7 +185,8 @@ def evaluate(frame: pl.DataFrame, direct: list[pl.Expr],
         uniq = pl.DataFrame({name: pl.Series(encoded.dictionary, dtype=pl.String)})
         res = uniq.lazy().select(clean_text(pl.col(name)).alias(name)).select(exprs).collect()
         res = _drop_quiet(res)  # and need not be gathered
-        idx = pl.Series(encoded.indices).cast(pl.UInt32)
+        # dictionary indices are never negative: the same bits serve as gather indices
+        idx = pl.Series(encoded.indices).reinterpret(signed=False)
         return res[idx].get_columns()
 
     # the pieces are independent and their kernels (DuckDB's md5, Arrow's dictionary
@@ -360,8 +361,7 @@ def apply_rule(
         pl.lit(prov.site_id).alias("site_id"),
         pl.lit(prov.submission_id).alias("submission_id"),
         pl.col(FILE_COL).alias("source_file"),
-        pl.col(FILE_COL).replace_strict(sha, default=None, return_dtype=pl.String).alias(
-            "source_sha256"),
+        _sha_of_file(source, sha).alias("source_sha256"),
         pl.col(ROW_COL).cast(pl.Int64).alias("source_row"),
         pl.col(KEY_COL).alias("source_key"),
         pl.lit(rule_id).alias("mapping_rule"),
@@ -396,6 +396,16 @@ def apply_rule(
     used = out.select(pl.col(FILE_COL), pl.col(ROW_COL))
     return RuleOutput(table.name, rule_id, source.name, canonical, issues, used, lineage,
                       counters)
+
+
+def _sha_of_file(source: SourceTable, sha: dict[str, str]) -> pl.Expr:
+    """``source_sha256`` of each row: a constant when one file fed the source table (no
+    lookup per row), else looked up by ``FILE_COL``."""
+    import polars as pl
+
+    if len(source.files) == 1 and source.files[0].path in sha:
+        return pl.lit(sha[source.files[0].path], dtype=pl.String)
+    return pl.col(FILE_COL).replace_strict(sha, default=None, return_dtype=pl.String)
 
 
 _PROVENANCE = {"site_id", "submission_id", "source_file", "source_sha256", "source_row",

@@ -28,11 +28,16 @@ def stable_md5(series: pl.Series) -> pl.Series:
 
     con = duckdb.connect()
     try:
-        con.register("keys", pl.DataFrame({"k": series}))
-        out = con.sql("SELECT md5(k) AS h FROM keys").pl()
+        # string views both ways: converting a polars column to Arrow's plain strings, and
+        # DuckDB's result back, copied every key twice
+        con.execute("SET produce_arrow_string_view = true")
+        con.register("keys", series.cast(pl.String).to_frame("k").to_arrow(
+            compat_level=pl.CompatLevel.newest()))
+        out = pl.from_arrow(con.sql("SELECT md5(k) AS h FROM keys").to_arrow_table())
     finally:
         con.close()
-    return out.get_column("h").alias(series.name)
+    assert isinstance(out, pl.DataFrame)
+    return out.get_column("h").cast(pl.String).alias(series.name)
 
 
 def clean_text(expr: pl.Expr) -> pl.Expr:

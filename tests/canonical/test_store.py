@@ -135,6 +135,39 @@ def test_large_tables_are_written_in_ordered_parts_and_read_back_whole(
     assert [r[0] for r in rows] == list(range(1, 11))  # every row, in source order
 
 
+def test_files_carry_the_declared_types_and_refuse_nulls_where_none_may_be(
+        project: Project) -> None:
+    """Text is encoded from string views, yet an Arrow reader gets the declared schema."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from cart_registry.canonical.store import file_schema, partition_files
+
+    patient = project.standard().table("patient")
+    w = SubmissionWriter(project, "site_a", "site_a-types")
+    w.write_table(patient, _patients(project, "site_a-types", 3))
+    part_dir = w.stage / "patient" / "site_id=site_a" / "submission_id=site_a-types"
+    (part,) = partition_files(part_dir)
+    back = pq.read_table(part)
+    declared = file_schema(patient)
+
+    def shape(schema: pa.Schema) -> list[tuple[str, object, bool]]:
+        # a Parquet list's item is called "element" when read back; its type is what counts
+        return [(f.name, pa.list_(f.type.value_type) if pa.types.is_list(f.type) else f.type,
+                 f.nullable) for f in schema]
+
+    assert shape(back.schema) == shape(declared)
+    assert any(pa.types.is_list(f.type) for f in declared)  # the list case is covered
+    assert back.schema.metadata == declared.metadata
+    assert back.column("patient_id").to_pylist() == ["site_a-0", "site_a-1", "site_a-2"]
+    # a null where the standard allows none is refused by the write, not stored
+    nulls = _patients(project, "site_a-types", 2).with_columns(
+        pl.lit(None, dtype=pl.String).alias("sex"))
+    with pytest.raises(Exception, match="sex"):
+        w.write_table(patient, nulls)
+    w.discard()
+
+
 def test_a_background_write_is_replaced_by_a_later_write_of_the_table(
         project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
     import cart_registry.canonical.store as store
@@ -158,7 +191,7 @@ def test_a_failed_background_write_fails_the_commit_and_leaves_nothing(
     def broken(*args: object, **kwargs: object) -> None:
         raise OSError("disk full")
 
-    monkeypatch.setattr(store.pq, "write_table", broken)
+    monkeypatch.setattr(store, "write_parquet", broken)
     w = SubmissionWriter(project, "site_a", "site_a-bad")
     w.write_table(project.standard().table("patient"), _patients(project, "site_a-bad", 2),
                   background=True)

@@ -212,3 +212,22 @@ def test_the_polars_path_hands_on_what_it_would_misread(tmp_path: Path, data: by
     path = tmp_path / "t.csv"
     path.write_bytes(data)
     assert reader._polars_read(path, ["a", "b", "c"], CsvFormat()) is None
+
+
+def test_delimiters_inside_values_are_counted_over_every_batch_of_rows(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The count of delimiters inside quoted values runs over batches of rows: a batch
+    missed or counted twice would take a padded record or refuse a good file."""
+    import cart_registry.readers.csv_reader as reader
+
+    monkeypatch.setattr(reader, "_COUNT_BATCH", 2)
+    rows = [f'{i},"x,{i},y",{i}\n' for i in range(7)]  # two delimiters inside each value
+    good = tmp_path / "good.csv"
+    good.write_text("a,b,c\n" + "".join(rows), encoding="utf-8")
+    fast = reader._polars_read(good, ["a", "b", "c"], CsvFormat())
+    assert fast is not None and fast.height == 7
+    assert fast.get_column("b").to_list()[-1] == "x,6,y"
+    # the last record (in the last batch) lacks a field: polars pads it, the count says so
+    short = tmp_path / "short.csv"
+    short.write_text("a,b,c\n" + "".join(rows[:-1]) + '6,"x,6,y"\n', encoding="utf-8")
+    assert reader._polars_read(short, ["a", "b", "c"], CsvFormat()) is None
