@@ -82,15 +82,20 @@ def encodable(data: pl.DataFrame | pa.Table, schema: pa.Schema) -> pa.Table:
     """``data`` as an Arrow table of ``schema``'s columns and types, ready to encode.
 
     A polars frame keeps its text as string views (no copy of the text: the conversion to
-    ``string`` copied every value twice, and doubled the memory of a large submission); the
-    cast still refuses a null in a non-nullable column.
+    ``string`` copied every value twice, and doubled the memory of a large submission), and
+    a coded (``Enum``) column stays a dictionary, which Parquet stores as such; the file
+    says ``string`` either way. The cast still refuses a null in a non-nullable column.
     """
     if isinstance(data, pa.Table):
         return data.select(schema.names).cast(schema)
     import polars as pl
 
-    views = pa.schema([f.with_type(_view_type(f.type)) for f in schema])
-    return data.select(schema.names).to_arrow(compat_level=pl.CompatLevel.newest()).cast(views)
+    table = data.select(schema.names).to_arrow(compat_level=pl.CompatLevel.newest())
+    views = pa.schema([
+        f.with_type(pa.dictionary(t.index_type, pa.string()) if pa.types.is_dictionary(t)
+                    else _view_type(f.type))
+        for f, t in zip(schema, table.schema.types, strict=True)])
+    return table.cast(views)
 
 
 def write_parquet(table: pa.Table, path: Path, schema: pa.Schema) -> None:

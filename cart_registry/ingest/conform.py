@@ -96,8 +96,19 @@ def duplicated_keys(frame: pl.DataFrame, key: list[str]) -> pl.Series | None:
 PER_FILE_COLUMNS = ("site_id", "submission_id", "source_file", "source_sha256", "mapping_rule")
 
 
-def check_per_file_columns(table: Table, schema: pap.DataFrameSchema,
-                           values: dict[str, list[object]]) -> None:
+def engine_checked_columns(table: Table, frame: pl.DataFrame) -> list[str]:
+    """Columns whose every value the mapping engine vouches for, checked on their distinct
+    values: the provenance columns above, and value-set columns the mapping hands over as
+    ``Enum`` (it does so only when every value it made is in the set, and a blank required
+    value was quarantined before, see ``mapping.apply``)."""
+    import polars as pl
+
+    return [c for c in table.column_names if c in frame.columns and (
+        c in PER_FILE_COLUMNS or isinstance(frame.schema[c], pl.Enum))]
+
+
+def check_engine_columns(table: Table, schema: pap.DataFrameSchema,
+                         values: dict[str, list[object]]) -> None:
     """The engine wrote these values, not the site: a failure is a bug, not a data problem."""
     import polars as pl
 
@@ -108,8 +119,9 @@ def check_per_file_columns(table: Table, schema: pap.DataFrameSchema,
         first = first_failure(column, pl.DataFrame(
             {name: distinct}, schema={name: column.dtypes[name].type}))
         if first is not None:
+            kind = "provenance column" if name in PER_FILE_COLUMNS else "coded column"
             raise ProjectError(
-                f"{table.name}: provenance column {name} fails {first['check']} "
+                f"{table.name}: {kind} {name} fails {first['check']} "
                 f"({first['failure_case']!r}): this is a bug in the mapping engine")
 
 
@@ -141,12 +153,12 @@ def conform_table(table: Table, frame: pl.DataFrame, raw: RawLookup) -> tuple[pl
     # choice), so the schema's own uniqueness check would only repeat that work
     schema = pandera_schema(table)
     schema.unique = None
-    per_file = [c for c in PER_FILE_COLUMNS if c in schema.columns]
-    if per_file and data.height:
-        check_per_file_columns(table, schema, data.select(
-            pl.col(c).unique().implode() for c in per_file).row(0, named=True))
+    vouched = engine_checked_columns(table, data)
+    if vouched and data.height:
+        check_engine_columns(table, schema, data.select(
+            pl.col(c).unique().cast(pl.String).implode() for c in vouched).row(0, named=True))
     try:
-        schema.remove_columns(per_file).validate(data.drop(per_file), lazy=True)
+        schema.remove_columns(vouched).validate(data.drop(vouched), lazy=True)
     except pandera.errors.SchemaErrors as exc:
         fc = exc.failure_cases
         if fc.get_column("index").null_count():

@@ -196,6 +196,10 @@ def conform_all(
     tables: dict[str, Table] = {t.name: t for t in standard}
     for name in dict.fromkeys(o.table for o in outputs):
         frames = [o.frame for o in outputs if o.table == name]
+        if len(frames) > 1:
+            # a column one rule hands over coded (Enum) and another as text is text
+            mixed = {c for c in frames[0].columns if len({f.schema[c] for f in frames}) > 1}
+            frames = [f.with_columns(pl.col(c).cast(pl.String) for c in mixed) for f in frames]
         frame = pl.concat(frames, how="vertical") if len(frames) > 1 else frames[0]
         if on_mapped is not None:
             on_mapped(tables[name], frame.select(tables[name].column_names))

@@ -147,7 +147,8 @@ def check_rule_columns(tm: TableMapping, rule_index: int, rule: RuleSpec, table:
 
 
 def evaluate(frame: pl.DataFrame, direct: list[pl.Expr],
-             by_field: dict[str, list[pl.Expr]]) -> pl.DataFrame:
+             by_field: dict[str, list[pl.Expr]],
+             coded: dict[str, tuple[str, ...]] | None = None) -> pl.DataFrame:
     """Evaluate column expressions over ``frame`` (locators and INDEX_COL kept).
 
     The expressions read source fields already cleaned (``SourceContext(cleaned=True)``):
@@ -158,6 +159,12 @@ def evaluate(frame: pl.DataFrame, direct: list[pl.Expr],
     pass and one gather. Failure flags and counters that are false for every row (or
     distinct value) are dropped here: the caller treats a missing flag as "never failed", so
     a clean table is neither filtered nor copied.
+
+    ``coded`` names the value-set columns (name -> the standard's values). When every
+    distinct value a field's expression made for one of them lies in the set, the column
+    is returned as ``Enum`` of the set: one byte a row instead of a string, checked once
+    per distinct value at conformance and written to Parquet as the dictionary it is.
+    A column with a value outside the set stays text, for conformance to quarantine.
     """
     import polars as pl
     import pyarrow as pa
@@ -185,6 +192,7 @@ def evaluate(frame: pl.DataFrame, direct: list[pl.Expr],
         uniq = pl.DataFrame({name: pl.Series(encoded.dictionary, dtype=pl.String)})
         res = uniq.lazy().select(clean_text(pl.col(name)).alias(name)).select(exprs).collect()
         res = _drop_quiet(res)  # and need not be gathered
+        res = _as_codes(res, coded or {})
         # dictionary indices are never negative: the same bits serve as gather indices
         idx = pl.Series(encoded.indices).reinterpret(signed=False)
         return res[idx].get_columns()
@@ -202,6 +210,21 @@ def evaluate(frame: pl.DataFrame, direct: list[pl.Expr],
         for task in tasks:
             columns.extend(task())
     return pl.DataFrame(columns)
+
+
+def _as_codes(res: pl.DataFrame, coded: dict[str, tuple[str, ...]]) -> pl.DataFrame:
+    """Value-set columns of ``res`` (a field's distinct values) whose results all lie in
+    their set, as ``Enum`` (see ``evaluate``)."""
+    import polars as pl
+
+    casts = []
+    for name, values in coded.items():
+        if name not in res.columns or res.schema[name] != pl.String:
+            continue
+        col = res.get_column(name).drop_nulls()
+        if col.is_in(list(values)).all():
+            casts.append(pl.col(name).cast(pl.Enum(list(values))))
+    return res.with_columns(casts) if casts else res
 
 
 def _drop_quiet(res: pl.DataFrame) -> pl.DataFrame:
@@ -283,7 +306,9 @@ def apply_rule(
     selected = src.with_row_index(INDEX_COL)
     if where:
         selected = selected.filter(pl.all_horizontal(where))
-    out = evaluate(selected, direct, by_field)
+    coded = {c.name: c.values for c in table.business_columns
+             if c.values is not None and c.type is ColumnType.STRING and c.name in values}
+    out = evaluate(selected, direct, by_field, coded)
 
     counters: dict[str, dict[str, int]] = {}
     for cname, name, label in counter_names:
@@ -354,7 +379,9 @@ def apply_rule(
     sha = prov.sha256
     canonical = good.select(
         *[
-            (pl.col(c) if c in values else pl.lit(None)).cast(schema[c]).alias(c)
+            # a coded column stays Enum (it becomes text only in the Parquet file)
+            (pl.col(c) if isinstance(good.schema.get(c), pl.Enum) else
+             (pl.col(c) if c in values else pl.lit(None)).cast(schema[c])).alias(c)
             for c in table.column_names
             if c not in _PROVENANCE
         ],

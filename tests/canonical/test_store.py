@@ -168,6 +168,32 @@ def test_files_carry_the_declared_types_and_refuse_nulls_where_none_may_be(
     w.discard()
 
 
+def test_a_coded_column_is_stored_as_text_with_the_statistics_of_its_values(
+        project: Project) -> None:
+    """An Enum column goes to Parquet as a dictionary; readers see the declared string,
+    and min/max are those of the values present, not of the whole value set."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from cart_registry.canonical.store import partition_files
+
+    patient = project.standard().table("patient")
+    sexes = list(patient.column("sex").values or ())
+    present = sorted(sexes)[1:-1] or sorted(sexes)[:1]  # neither the first nor the last
+    frame = _patients(project, "site_a-enum", len(present)).with_columns(
+        pl.Series("sex", present).cast(pl.Enum(sexes)))
+    w = SubmissionWriter(project, "site_a", "site_a-enum")
+    w.write_table(patient, frame)
+    (part,) = partition_files(w.stage / "patient" / "site_id=site_a" / "submission_id=site_a-enum")
+    back = pq.read_table(part)
+    assert back.schema.field("sex").type == pa.string()
+    assert back.column("sex").to_pylist() == present
+    column = pq.ParquetFile(part).metadata.row_group(0).column(
+        back.schema.get_field_index("sex"))
+    assert (column.statistics.min, column.statistics.max) == (min(present), max(present))
+    w.discard()
+
+
 def test_a_background_write_is_replaced_by_a_later_write_of_the_table(
         project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
     import cart_registry.canonical.store as store

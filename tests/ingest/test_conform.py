@@ -54,3 +54,18 @@ def test_every_per_file_column_is_a_provenance_column_of_every_table() -> None:
         if table.name in ("site", "car_construct"):
             continue
         assert set(PER_FILE_COLUMNS) <= set(table.column_names), table.name
+
+
+def test_coded_columns_are_checked_on_their_distinct_values() -> None:
+    """A value-set column the mapping hands over as Enum is written as it is; a value the
+    engine should never have let through (a blank in a required column) is its bug."""
+    table = STANDARD.table("disease_assessment")
+    values = list(table.column("specimen").values or ())
+    frame = _frame("disease_assessment", 4).with_columns(
+        pl.col("specimen").cast(pl.Enum(values)))
+    good, issues = conform_table(table, frame, _no_raw)
+    assert good.height == 4 and issues.height == 0
+    assert good.schema["specimen"] == pl.Enum(values)
+    blank = frame.with_columns(pl.lit(None, dtype=pl.Enum(values)).alias("specimen"))
+    with pytest.raises(ProjectError, match="coded column specimen fails .*bug"):
+        conform_table(table, blank, _no_raw)

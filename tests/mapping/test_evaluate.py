@@ -62,3 +62,24 @@ def test_engine_matches_row_by_row(rule: Any, missing: tuple[str, ...], a: list[
     b = data.draw(st.lists(cells, min_size=len(a), max_size=len(a)))
     frame = pl.DataFrame({"a": a, "b": b}, schema={"a": pl.String, "b": pl.String})
     assert engine(frame, rule, missing) == run_rule(frame, rule, missing=missing)
+
+
+@pytest.mark.parametrize(("codes", "coded"), [
+    (("X", "Y", "missing"), True),   # every mapped value is in the set
+    (("X", "Y"), False),             # "missing" is not: the column stays text
+])
+def test_value_set_columns_come_out_coded_only_when_every_value_is_in_the_set(
+        codes: tuple[str, ...], coded: bool) -> None:
+    frame = pl.DataFrame({"a": ["x", "NA", None, " y", "x"]}).with_columns(
+        pl.int_range(1, 6, dtype=pl.Int64).alias(ROW_COL),
+        pl.lit(None, dtype=pl.String).alias(KEY_COL),
+        pl.lit("f.csv").alias(FILE_COL),
+    ).with_row_index(INDEX_COL)
+    rule = {"op": "map_values", "from": "a", "values": {"x": "X", "y": "Y", "NA": "missing"}}
+    ctx = SourceContext(SiteSettings(site_id="site_t", defaults=Defaults(),
+                                     missing_codes=frozenset()), frame.columns, "test",
+                        cleaned=True)
+    v = build_rule(ctx, TypeAdapter(ColumnSpec).validate_python(rule))
+    out = evaluate(frame, [], {"a": [v.expr.alias("value")]}, {"value": codes})
+    assert out.get_column("value").to_list() == ["X", "missing", None, "Y", "X"]
+    assert isinstance(out.schema["value"], pl.Enum) is coded
