@@ -69,3 +69,32 @@ def test_coded_columns_are_checked_on_their_distinct_values() -> None:
     blank = frame.with_columns(pl.lit(None, dtype=pl.Enum(values)).alias("specimen"))
     with pytest.raises(ProjectError, match="coded column specimen fails .*bug"):
         conform_table(table, blank, _no_raw)
+
+
+def test_a_table_fed_coded_by_one_rule_and_as_text_by_another_is_checked_as_text() -> None:
+    """Two rules feed one table: one hands specimen over coded, the other as text with a
+    value outside the set; the rows are joined as text and Pandera quarantines that row."""
+    from cart_registry.ingest.run import conform_all
+    from cart_registry.ingest.sources import SubmissionSources
+    from cart_registry.mapping.apply import RuleOutput, empty_issues
+    from cart_registry.readers.base import FILE_COL, KEY_COL, ROW_COL, SourceTable
+
+    table = STANDARD.table("disease_assessment")
+    values = list(table.column("specimen").values or ())
+    coded = _frame("disease_assessment", 2).with_columns(
+        pl.col("specimen").cast(pl.Enum(values)), pl.lit("rule_a").alias("mapping_rule"))
+    text = _frame("disease_assessment", 2).with_columns(
+        (pl.col("assessment_id") + "b").alias("assessment_id"),
+        pl.Series("specimen", ["bone_marrow", "blood"]), pl.lit("rule_b").alias("mapping_rule"))
+    source = pl.DataFrame({"x": ["1", "2"]}).with_columns(
+        pl.int_range(1, 3, dtype=pl.Int64).alias(ROW_COL), pl.lit(None, dtype=pl.String)
+        .alias(KEY_COL), pl.lit("f.csv").alias(FILE_COL))
+    sources = SubmissionSources({"s": SourceTable("s", source, [])}, [], {"f.csv": 2})
+    outputs = [RuleOutput(table.name, rule, "s", frame, empty_issues(), source.select(
+        FILE_COL, ROW_COL)) for rule, frame in (("rule_a", coded), ("rule_b", text))]
+    written, issues = conform_all(STANDARD, outputs, sources)
+    good = written[table.name]
+    assert good.height == 3 and good.schema["specimen"] == pl.String
+    (bad,) = issues
+    assert bad.select("target_column", "value", "reason_code").row(0) == (
+        "specimen", "blood", "isin")
