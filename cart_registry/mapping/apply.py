@@ -162,7 +162,7 @@ def evaluate(frame: pl.DataFrame, direct: list[pl.Expr],
 
     ``coded`` names the value-set columns (name -> the standard's values). When every
     distinct value a field's expression made for one of them lies in the set, the column
-    is returned as ``Enum`` of the set: one byte a row instead of a string, checked once
+    is returned as ``Enum`` of the set: a one- or two-byte code a row instead of a string, checked once
     per distinct value at conformance and written to Parquet as the dictionary it is.
     A column with a value outside the set stays text, for conformance to quarantine.
     """
